@@ -1,0 +1,1 @@
+"""Pneumonia classifier: data, preprocessing, model, training, evaluation, export and serving."""

@@ -1,0 +1,119 @@
+"""Serving: `Predictor.load()` once, then `predictor.predict(bytes_or_path) -> Reading`.
+
+Runs the exported LiteRT model (no TensorFlow needed), applies the out-of-distribution gate, the
+temperature calibration and the thresholds stored in the artefacts' manifest, and returns the class
+activation map as a heatmap aligned with the (squashed) input image.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ml import gate
+from ml.constants import ARTIFACTS_DIR, IMAGE_SIZE, MANIFEST_NAME
+from ml.errors import UnreadableImage
+from ml.preprocessing import decode, to_model_input
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The model's reading of one image; `rejected` readings carry only a reason."""
+
+    model_version: str
+    reason: str | None = None
+    probability: float | None = None  # calibrated probability of pneumonia
+    label: str | None = None  # "normal" or "pneumonia"
+    indeterminate: bool = False  # inside the review band: neither reading is safe without a radiologist
+    heatmap: np.ndarray | None = field(default=None, repr=False)  # (IMAGE_SIZE, IMAGE_SIZE) in [0, 1]
+    timings_ms: dict = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return self.reason is not None
+
+    @property
+    def status(self) -> str:
+        return "rejected" if self.rejected else "ok"
+
+    @property
+    def needs_review(self) -> bool:
+        return not self.rejected and (self.label == "pneumonia" or self.indeterminate)
+
+
+def sigmoid(values):
+    return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64)))
+
+
+class Predictor:
+    def __init__(self, manifest: dict, directory: Path, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.manifest = manifest
+        self.version = manifest["version"]
+        self.model_path = directory / manifest["serving_model"]
+        self.temperature = float(manifest["calibration"]["temperature"])
+        self.threshold = float(manifest["calibration"]["threshold"])
+        self.review_from = float(manifest["calibration"]["review_band"][0])
+        self.gate = gate.GateParameters.load(directory / manifest["gate"]["file"])
+        self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
+        self._runner = self._interpreter.get_signature_runner()
+        self._lock = threading.Lock()  # one interpreter is not safe to invoke from two threads at once
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, num_threads: int = 1) -> "Predictor":
+        """Load the artefacts in `path` (a directory or its manifest); default: the shipped model."""
+        path = Path(path) if path else ARTIFACTS_DIR
+        manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+        manifest = json.loads(manifest_path.read_text())
+        return cls(manifest, manifest_path.parent, num_threads=num_threads)
+
+    def run_model(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw outputs (logit, cam, embedding) for a batch of model inputs of shape (1, S, S, 1)."""
+        with self._lock:
+            return self._runner(image=batch.astype(np.float32))
+
+    def predict(self, source: bytes | str | Path) -> Reading:
+        started = time.perf_counter()
+        try:
+            decoded = decode(source)
+        except UnreadableImage as error:
+            return Reading(self.version, reason=str(error))
+        reason = gate.image_reason(decoded, self.gate)
+        if reason:
+            return Reading(self.version, reason=reason)
+        model_input = to_model_input(decoded.grey)[np.newaxis]
+        prepared = time.perf_counter()
+        outputs = self.run_model(model_input)
+        ran = time.perf_counter()
+        reason = gate.embedding_reason(outputs["embedding"][0], self.gate)
+        if reason:
+            return Reading(self.version, reason=reason)
+        return self.reading_from_logits(
+            float(outputs["logit"][0, 0]),
+            outputs["cam"][0],
+            {"preprocess": (prepared - started) * 1000, "model": (ran - prepared) * 1000},
+        )
+
+    def reading_from_logits(self, logit: float, cam: np.ndarray, timings_ms: dict) -> Reading:
+        probability = float(sigmoid(logit / self.temperature))
+        return Reading(
+            self.version,
+            probability=probability,
+            label="pneumonia" if probability >= self.threshold else "normal",
+            indeterminate=self.review_from <= probability < self.threshold,
+            heatmap=self.heatmap(cam),
+            timings_ms=timings_ms,
+        )
+
+    def heatmap(self, cam: np.ndarray) -> np.ndarray:
+        """Per-location pneumonia probability, upsampled from the CAM grid to the input size."""
+        local = sigmoid(cam / self.temperature).astype(np.float32)
+        resized = Image.fromarray(local, mode="F").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+        return np.asarray(resized, dtype=np.float32)

@@ -1,0 +1,176 @@
+"""The one path from uploaded bytes to the model's input tensor, shared by training and serving.
+
+Every image, whatever its format or bit depth, is decoded to a grey float image in [0, 1], squashed
+(not cropped) to IMAGE_SIZE x IMAGE_SIZE as the training images were, and histogram-equalised so that
+exposure and contrast differences between X-ray machines matter less to the model.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ml.constants import GREY_LEVELS, IMAGE_SIZE, MAX_IMAGE_PIXELS
+from ml.errors import UnreadableImage
+
+ACCEPTED_FORMATS = ("JPEG", "PNG")
+DICOM_MAGIC_OFFSET = 128
+DICOM_MAGIC = b"DICM"
+_HIGH_BIT_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0}
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upload decoded to one grey channel, with what the gate needs to know about its source."""
+
+    grey: np.ndarray  # float32, H x W, values in [0, 1]
+    colourfulness: float  # mean chroma of the original in [0, 1]; 0 for grey sources
+    source_format: str  # "JPEG", "PNG" or "DICOM"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        height, width = self.grey.shape
+        return width, height
+
+
+def is_dicom(data: bytes) -> bool:
+    return data[DICOM_MAGIC_OFFSET : DICOM_MAGIC_OFFSET + 4] == DICOM_MAGIC
+
+
+def read_bytes(source: bytes | str | Path) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as error:
+        raise UnreadableImage(f"The file could not be read ({error.strerror or error}).") from error
+
+
+def decode(source: bytes | str | Path) -> DecodedImage:
+    """Decode JPEG, PNG or DICOM bytes fully, refusing anything else with a reason a person can act on."""
+    data = read_bytes(source)
+    if not data:
+        raise UnreadableImage("The file is empty.")
+    if is_dicom(data):
+        from ml.dicom import decode_dicom  # pydicom is only imported when a DICOM arrives
+
+        return decode_dicom(data)
+    return _decode_picture(data)
+
+
+def _decode_picture(data: bytes) -> DecodedImage:
+    image = _open_picture(data)
+    if getattr(image, "n_frames", 1) > 1:
+        raise UnreadableImage(
+            "This image has several frames (an animation). Upload a single still X-ray image."
+        )
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise UnreadableImage(
+            "The image is damaged or incomplete and could not be decoded. "
+            "Export it again from the X-ray viewer and upload the new file."
+        ) from error
+    grey, colourfulness = _to_grey(image)
+    return DecodedImage(grey=grey, colourfulness=colourfulness, source_format=image.format or "PNG")
+
+
+def _open_picture(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_large() from error
+    except Image.UnidentifiedImageError as error:
+        raise UnreadableImage(
+            "This file is not a JPEG, PNG or DICOM image. Upload the X-ray as a JPEG, PNG or DICOM file."
+        ) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise UnreadableImage("The image header is damaged and the file could not be read.") from error
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise _too_large(width, height)
+    if width < 32 or height < 32:
+        raise UnreadableImage(
+            f"The image is only {width}\u00d7{height} pixels, too small to read. "
+            "Upload the original X-ray image, not a thumbnail."
+        )
+    return image
+
+
+def _too_large(width: int | None = None, height: int | None = None) -> UnreadableImage:
+    dimensions = f" ({width}\u00d7{height} pixels)" if width else ""
+    return UnreadableImage(
+        f"The image is too large{dimensions}. The limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
+        "export a smaller copy of the X-ray and upload that."
+    )
+
+
+def _to_grey(image: Image.Image) -> tuple[np.ndarray, float]:
+    """One grey channel in [0, 1] and how colourful the original was."""
+    if image.mode in _HIGH_BIT_MODES:
+        return np.asarray(image, dtype=np.float32) / _HIGH_BIT_MODES[image.mode], 0.0
+    if image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        return stretch(values), 0.0
+    if image.mode in ("1", "L"):
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0, 0.0
+    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa", "P") or "transparency" in image.info:
+        image = _flatten_alpha(image.convert("RGBA"))
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return grey.astype(np.float32), float(chroma.mean())
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    # Transparent areas of an exported radiograph are background, which is black on an X-ray.
+    background = Image.new("RGBA", image.size, (0, 0, 0, 255))
+    return Image.alpha_composite(background, image).convert("RGB")
+
+
+def stretch(values: np.ndarray) -> np.ndarray:
+    """Map the value range linearly onto [0, 1]; a constant image becomes all zeros."""
+    values = values.astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        return np.zeros_like(values)
+    return (values - low) / (high - low)
+
+
+def squash(grey: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Resize to size x size ignoring aspect ratio, as the training images were made (antialiased)."""
+    if grey.shape == (size, size):
+        return grey.astype(np.float32)
+    resized = Image.fromarray(grey.astype(np.float32), mode="F").resize(
+        (size, size), Image.Resampling.BILINEAR
+    )
+    return np.asarray(resized, dtype=np.float32)
+
+
+def equalise(grey: np.ndarray, levels: int = GREY_LEVELS) -> np.ndarray:
+    """Global histogram equalisation on `levels` grey levels, returning floats in [0, 1]."""
+    quantised = np.rint(stretch(grey) * (levels - 1)).astype(np.int64)
+    cumulative = np.cumsum(np.bincount(quantised.ravel(), minlength=levels))
+    darkest = cumulative[quantised.min()]
+    total = quantised.size
+    if total == darkest:
+        return np.zeros(grey.shape, dtype=np.float32)
+    return ((cumulative[quantised] - darkest) / (total - darkest)).astype(np.float32)
+
+
+def to_model_input(grey: np.ndarray) -> np.ndarray:
+    """The model's input tensor (IMAGE_SIZE, IMAGE_SIZE, 1) for a decoded grey image."""
+    return equalise(squash(grey))[..., np.newaxis]
+
+
+def preprocess(source: bytes | str | Path) -> np.ndarray:
+    """Bytes or a path straight to the model's input tensor."""
+    return to_model_input(decode(source).grey)
