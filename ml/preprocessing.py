@@ -21,6 +21,8 @@ from ml.errors import UnreadableImage
 ACCEPTED_FORMATS = ("JPEG", "PNG")
 DICOM_MAGIC_OFFSET = 128
 DICOM_MAGIC = b"DICM"
+# Chroma above which an upload's colour is kept (so the gate can tell it is a photograph).
+COLOUR_KEPT_ABOVE = 0.01
 _HIGH_BIT_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0}
 
 
@@ -31,6 +33,8 @@ class DecodedImage:
     grey: np.ndarray  # float32, H x W, values in [0, 1]
     colourfulness: float  # mean chroma of the original in [0, 1]; 0 for grey sources
     source_format: str  # "JPEG", "PNG" or "DICOM"
+    high_bit_depth: bool = False  # more than 8 bits per pixel in the source
+    rgb: np.ndarray | None = None  # uint8 H x W x 3, kept only for sources with visible colour
 
     @property
     def size(self) -> tuple[int, int]:
@@ -77,8 +81,11 @@ def _decode_picture(data: bytes) -> DecodedImage:
             "The image is damaged or incomplete and could not be decoded. "
             "Export it again from the X-ray viewer and upload the new file."
         ) from error
+    source_format = image.format or "PNG"
+    high_bit_depth = image.mode in _HIGH_BIT_MODES or image.mode in ("I", "F")
     grey, colourfulness = _to_grey(image)
-    return DecodedImage(grey=grey, colourfulness=colourfulness, source_format=image.format or "PNG")
+    rgb = np.asarray(_flatten(image).convert("RGB")) if colourfulness > COLOUR_KEPT_ABOVE else None
+    return DecodedImage(grey, colourfulness, source_format, high_bit_depth, rgb)
 
 
 def _open_picture(data: bytes) -> Image.Image:
@@ -122,18 +129,18 @@ def _to_grey(image: Image.Image) -> tuple[np.ndarray, float]:
         return stretch(values), 0.0
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L"), dtype=np.float32) / 255.0, 0.0
-    if image.mode in ("LA", "La", "PA", "RGBA", "RGBa", "P") or "transparency" in image.info:
-        image = _flatten_alpha(image.convert("RGBA"))
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    rgb = np.asarray(_flatten(image).convert("RGB"), dtype=np.float32) / 255.0
     chroma = rgb.max(axis=2) - rgb.min(axis=2)
     grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return grey.astype(np.float32), float(chroma.mean())
 
 
-def _flatten_alpha(image: Image.Image) -> Image.Image:
-    # Transparent areas of an exported radiograph are background, which is black on an X-ray.
+def _flatten(image: Image.Image) -> Image.Image:
+    """Drop transparency: transparent areas of an exported radiograph are background, black on an X-ray."""
+    if image.mode not in ("LA", "La", "PA", "RGBA", "RGBa", "P") and "transparency" not in image.info:
+        return image
     background = Image.new("RGBA", image.size, (0, 0, 0, 255))
-    return Image.alpha_composite(background, image).convert("RGB")
+    return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
 
 
 def stretch(values: np.ndarray) -> np.ndarray:
@@ -174,3 +181,19 @@ def to_model_input(grey: np.ndarray) -> np.ndarray:
 def preprocess(source: bytes | str | Path) -> np.ndarray:
     """Bytes or a path straight to the model's input tensor."""
     return to_model_input(decode(source).grey)
+
+
+def encode_png(decoded: DecodedImage) -> bytes:
+    """A clean PNG of the decoded pixels: no metadata, no trailing bytes, nothing of the upload's container.
+
+    Grey images keep 16 bits when the source had more than 8, so the radiologist's viewer keeps the range.
+    """
+    if decoded.rgb is not None:
+        image = Image.fromarray(decoded.rgb, mode="RGB")
+    elif decoded.high_bit_depth:
+        image = Image.fromarray(np.rint(decoded.grey * 65535).astype(np.uint16))
+    else:
+        image = Image.fromarray(np.rint(decoded.grey * 255).astype(np.uint8), mode="L")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
