@@ -1,0 +1,103 @@
+"""Turn one uploaded file into a clean PNG and its facts, or refuse it with a reason a patient understands.
+
+Uploads are judged by their content only: the name and the browser's content type are never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from ml.errors import UnreadableImage
+from ml.preprocessing import decode, encode_png
+
+FALLBACK_FILENAME = "upload"
+MAX_FILENAME_LENGTH = 255
+# Longer "extensions" are part of the name, not a real extension worth keeping when truncating.
+MAX_EXTENSION_LENGTH = 16
+# Bidi marks can make "gpj.exe" read as "exe.jpg" on screen. They are in Unicode category Cf and so
+# already dropped with the other C* characters; listed to make the intent explicit.
+BIDI_MARKS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_PATH_SEPARATORS = re.compile(r"[/\\]")
+
+
+@dataclass(frozen=True)
+class ValidatedUpload:
+    png: bytes  # the decoded pixels re-encoded: no metadata or trailing bytes of the original
+    width: int
+    height: int
+    source_format: str  # "JPEG", "PNG" or "DICOM", as found by decoding
+    size_bytes: int  # of the original upload
+    sha256: str  # of the original upload
+    original_filename: str  # sanitised, for display only
+
+
+def validate_upload(uploaded_file) -> ValidatedUpload:
+    check_size(uploaded_file.size)
+    data = b"".join(uploaded_file.chunks())
+    check_size(len(data))  # the declared size is not trusted either
+    try:
+        decoded = decode(data)
+    except UnreadableImage as error:
+        raise ValidationError(str(error), code="unreadable") from error
+    width, height = decoded.size
+    return ValidatedUpload(
+        png=encode_png(decoded),
+        width=width,
+        height=height,
+        source_format=decoded.source_format,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        original_filename=sanitise_filename(uploaded_file.name),
+    )
+
+
+def check_size(size_bytes: int | None) -> None:
+    limit = settings.SCAN_MAX_UPLOAD_BYTES
+    if not size_bytes:
+        raise ValidationError(
+            "The file is empty (0 bytes). Check that you chose the right file and upload it again.",
+            code="empty",
+        )
+    if size_bytes > limit:
+        raise ValidationError(
+            f"This file is {format_size(size_bytes)}; the limit is {format_size(limit)}. "
+            "Export a smaller copy of the X-ray (for example as JPEG) and upload that.",
+            code="too_big",
+        )
+
+
+def format_size(size_bytes: int) -> str:
+    """Sizes as people read them: "45 MB", "30.4 MB", "512 KB", "900 bytes" (binary units, like the OS)."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size_bytes >= factor:
+            return f"{size_bytes / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size_bytes} bytes"
+
+
+def sanitise_filename(name: str | None) -> str:
+    """A file name safe to show and store as text; never used as a path (stored files get generated names)."""
+    base = _PATH_SEPARATORS.split(name or "")[-1]
+    base = unicodedata.normalize("NFC", base)
+    visible = "".join(
+        char for char in base if char not in BIDI_MARKS and not unicodedata.category(char).startswith("C")
+    )
+    collapsed = " ".join(visible.split())
+    if not collapsed.strip("."):
+        return FALLBACK_FILENAME
+    return truncate_filename(collapsed)
+
+
+def truncate_filename(name: str, limit: int = MAX_FILENAME_LENGTH) -> str:
+    if len(name) <= limit:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension) > MAX_EXTENSION_LENGTH:
+        stem, extension = name, ""
+    return stem[: limit - len(extension)].rstrip() + extension

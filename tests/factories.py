@@ -1,0 +1,120 @@
+"""Factories for users, scans and predictions, and the fixture that keeps stored files per test.
+
+Import `private_media` into a test module (it is autouse) so its scans are stored in the test's own
+temporary folder and never in var/media.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+
+import factory
+import numpy as np
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+from PIL import Image
+
+from accounts.models import User
+from scans.models import Prediction, Scan
+
+PASSWORD = "correct horse battery staple"
+
+
+def grey_png(width: int = 64, height: int = 64) -> bytes:
+    """A small grey gradient, a stand-in for a stored (re-encoded) X-ray."""
+    gradient = np.linspace(0, 255, width * height, dtype=np.float32).reshape(height, width)
+    return _png(Image.fromarray(gradient.astype(np.uint8), mode="L"))
+
+
+def heatmap_png(width: int = 64, height: int = 64) -> bytes:
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 230, 128
+    return _png(Image.fromarray(rgba, mode="RGBA"))
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+GREY_PNG = grey_png()
+HEATMAP_PNG = heatmap_png()
+
+
+@functools.cache
+def password_hash() -> str:
+    # Hashing once: the production hasher is slow on purpose, and tests make many users.
+    return make_password(PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Stored files of this test go to its own temporary folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+    return tmp_path / "media"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    role = User.Role.PATIENT
+    password = factory.LazyFunction(password_hash)
+
+
+class RadiologistFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"radiologist{n}@example.com")
+    role = User.Role.RADIOLOGIST
+
+
+class ScanFactory(DjangoModelFactory):
+    class Meta:
+        model = Scan
+
+    owner = factory.SubFactory(UserFactory)
+    image = factory.django.FileField(filename="scan.png", data=GREY_PNG)
+    original_filename = factory.Sequence(lambda n: f"chest-{n}.jpeg")
+    source_format = "JPEG"
+    width = 64
+    height = 64
+    size_bytes = len(GREY_PNG)
+    sha256 = hashlib.sha256(GREY_PNG).hexdigest()
+    queued_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        done = factory.Trait(status=Scan.Status.DONE, finished_at=factory.LazyFunction(timezone.now))
+
+
+class PredictionFactory(DjangoModelFactory):
+    """A finished reading: pneumonia suspected unless a trait says otherwise."""
+
+    class Meta:
+        model = Prediction
+
+    scan = factory.SubFactory(ScanFactory, done=True)
+    model_version = "pneumonia-test+0123456789ab"
+    probability = 0.82
+    label = Prediction.Label.PNEUMONIA
+    needs_review = True
+    indeterminate = False
+    heatmap = factory.django.FileField(filename="heatmap.png", data=HEATMAP_PNG)
+    inference_ms = 120.0
+    queue_ms = 40.0
+
+    class Params:
+        normal = factory.Trait(probability=0.07, label=Prediction.Label.NORMAL, needs_review=False)
+        uncertain = factory.Trait(
+            probability=0.31, label=Prediction.Label.NORMAL, needs_review=True, indeterminate=True
+        )
