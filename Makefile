@@ -1,0 +1,70 @@
+# Two commands matter: `make run` (the portal on embedded defaults) and `make test` (the whole suite).
+# Both create .venv with Python 3.12 when it is missing and install requirements only when they changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell scripts/find-python)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+# The folder settings.py keeps the SQLite database, the filesystem broker and uploads in.
+VAR_DIR := $(or $(PORTAL_VAR_DIR),var)
+# Tests get their own folder, so a `make run` left open in another terminal never shares the
+# filesystem broker (its worker would take the tests' messages) or the uploads with them.
+TEST_VAR_DIR := $(CURDIR)/var/test
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
+# honcho runs the Procfile; its pin lives in dev.txt so the two never drift apart.
+HONCHO_PIN = $(shell grep -E '^honcho==' requirements/dev.txt)
+
+.PHONY: help run test screenshots lint clean-test-data
+
+help:
+	@echo "make run           start the portal (web + Celery worker + beat) at http://127.0.0.1:$(PORT)"
+	@echo "make test          run the whole test suite, browser tests included"
+	@echo "make screenshots   refresh docs/screenshots from the browser test"
+	@echo "make lint          ruff"
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "No Python 3.12 found; run make PYTHON=/path/to/python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files record what was installed; they are older than a requirements file only after it changed.
+$(VENV)/.installed-run: requirements/base.txt requirements/worker.txt requirements/dev.txt | $(BIN)/python
+	$(PIP) -r requirements/worker.txt "$(HONCHO_PIN)"
+	@touch $@
+
+$(VENV)/.installed-test: $(wildcard requirements/*.txt) | $(BIN)/python
+	$(PIP) -r requirements/dev.txt
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	@mkdir -p $(VAR_DIR)/broker $(VAR_DIR)/broker-processed
+	$(BIN)/python manage.py migrate --noinput
+	@echo
+	@echo "  The portal starts at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Demo accounts (patient@example.com, patient2@example.com, radiologist@example.com,"
+	@echo "  admin@example.com), all with one password of your choice, in another terminal:"
+	@echo "      $(BIN)/python manage.py seed_demo --password 'choose-a-long-password'"
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=true PORT=$(PORT) \
+		$(BIN)/honcho --procfile Procfile.dev --port $(PORT) start
+
+test: $(VENV)/.installed-test
+	scripts/ensure-chromium
+	@mkdir -p $(TEST_VAR_DIR)
+	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser test's screenshots, for the README.
+screenshots: $(VENV)/.installed-test
+	scripts/ensure-chromium
+	@mkdir -p $(TEST_VAR_DIR)
+	PORTAL_VAR_DIR=$(TEST_VAR_DIR) SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean-test-data:
+	rm -rf $(TEST_VAR_DIR)
