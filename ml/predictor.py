@@ -59,6 +59,7 @@ class Predictor:
         self.version = manifest["version"]
         self.model_path = directory / manifest["serving_model"]
         self.temperature = float(manifest["calibration"]["temperature"])
+        self.bias = float(manifest["calibration"]["bias"])
         self.threshold = float(manifest["calibration"]["threshold"])
         self.review_from = float(manifest["calibration"]["review_band"][0])
         self.gate = gate.GateParameters.load(directory / manifest["gate"]["file"])
@@ -101,8 +102,12 @@ class Predictor:
             {"preprocess": (prepared - started) * 1000, "model": (ran - prepared) * 1000},
         )
 
+    def calibrate(self, logits):
+        """Calibrated pneumonia probability for raw logits (a scalar or the per-location CAM)."""
+        return sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)
+
     def reading_from_logits(self, logit: float, cam: np.ndarray, timings_ms: dict) -> Reading:
-        probability = float(sigmoid(logit / self.temperature))
+        probability = float(self.calibrate(logit))
         return Reading(
             self.version,
             probability=probability,
@@ -114,6 +119,6 @@ class Predictor:
 
     def heatmap(self, cam: np.ndarray) -> np.ndarray:
         """Per-location pneumonia probability, upsampled from the CAM grid to the input size."""
-        local = sigmoid(cam / self.temperature).astype(np.float32)
+        local = self.calibrate(cam).astype(np.float32)
         resized = Image.fromarray(local, mode="F").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
         return np.asarray(resized, dtype=np.float32)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from ml import calibration, metrics
+
+
+def synthetic(temperature=2.5, bias=-0.7, n=20_000, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 4, n)
+    labels = (rng.random(n) < calibration.calibrated(logits, temperature, bias)).astype(int)
+    return labels, logits
+
+
+def test_temperature_and_bias_are_recovered_from_data_they_generated():
+    labels, logits = synthetic()
+    temperature, bias = calibration.fit_temperature(labels, logits)
+    assert temperature == pytest.approx(2.5, rel=0.1)
+    assert bias == pytest.approx(-0.7, abs=0.15)
+
+
+def test_calibrated_probabilities_have_a_small_calibration_error_and_raw_ones_do_not():
+    labels, logits = synthetic()
+    temperature, bias = calibration.fit_temperature(labels, logits)
+    assert metrics.expected_calibration_error(labels, calibration.calibrated(logits, temperature, bias)) < 0.02
+    assert metrics.expected_calibration_error(labels, calibration.sigmoid(logits)) > 0.05
+
+
+def test_highest_threshold_keeps_the_requested_sensitivity():
+    labels = np.array([1] * 100 + [0] * 100)
+    probabilities = np.concatenate([np.linspace(0.01, 1, 100), np.linspace(0, 0.5, 100)])
+    threshold = calibration.highest_threshold_keeping(labels, probabilities, 0.97)
+    assert (probabilities[labels == 1] >= threshold).mean() >= 0.97
+    assert (probabilities[labels == 1] >= threshold + 1e-6).mean() < 0.97
+
+
+def test_review_band_flags_enough_pneumonia_on_every_validation_set():
+    rng = np.random.default_rng(1)
+    labels = [rng.integers(0, 2, 500) for _ in range(2)]
+    probabilities = [np.clip(l * 0.6 + rng.random(500) * 0.5, 0, 1) for l in labels]
+    points = calibration.choose_operating_points(labels, probabilities)
+    low, high = points["review_band"]
+    assert low <= high == points["threshold"]
+    for l, p in zip(labels, probabilities):
+        assert (p[l == 1] >= low).mean() >= 0.99
+
+
+def test_summary_reports_operating_point_and_intervals():
+    labels = np.array([0, 0, 0, 1, 1, 1] * 20)
+    probabilities = np.array([0.1, 0.2, 0.6, 0.4, 0.8, 0.9] * 20)
+    report = metrics.summary(labels, probabilities, threshold=0.5, review_from=0.3)
+    assert report["sensitivity"] == pytest.approx(2 / 3)
+    assert report["specificity"] == pytest.approx(2 / 3)
+    assert report["flagged_for_review"]["sensitivity"] == 1.0
+    low, high = report["confidence_intervals_95"]["auc"]
+    assert low <= report["auc"] <= high
