@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from scans import views as scan_views
+
+# No MEDIA_URL route on purpose: stored X-rays are only served by scans' permission-checked views.
 urlpatterns = [
+    path("", scan_views.home, name="home"),
+    path("about/model/", scan_views.about_model, name="about_model"),
+    path("scans/", include("scans.urls")),
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

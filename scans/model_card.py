@@ -1,0 +1,129 @@
+"""What patients are told about the shipped model, read from its manifest (never by loading the model)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from ml.constants import ARTIFACTS_DIR, MANIFEST_NAME
+
+# The evaluation sets ml.export writes, in the words shown to patients; others get their key as title.
+SET_DESCRIPTIONS = {
+    "validation": (
+        "X-rays held back from training",
+        "Chest X-rays from the same hospital that the model never saw while learning.",
+    ),
+    "harder_validation": (
+        "The same X-rays, made harder",
+        "Copies cropped, blurred, darker or lighter, noisier and re-compressed, like X-rays from other machines.",
+    ),
+}
+# (path in a set, name, explanation, shown as a percentage); the 95 % interval is added where known.
+ROWS = (
+    (("sensitivity",), "Sensitivity", "Of X-rays with pneumonia, the share the model called pneumonia.", True),
+    (("specificity",), "Specificity", "Of X-rays without pneumonia, the share the model called normal.", True),
+    (("accuracy",), "Accuracy", "Share of all X-rays read correctly.", True),
+    (("auc",), "AUC", "How well the model ranks pneumonia above normal X-rays: 1 is perfect, 0.5 is chance.", False),
+    (
+        ("flagged_for_review", "sensitivity"),
+        "Pneumonia caught by the review flag",
+        "Of X-rays with pneumonia, the share flagged for a radiologist (pneumonia suspected or uncertain).",
+        True,
+    ),
+    (
+        ("flagged_for_review", "share_of_images"),
+        "X-rays flagged for review",
+        "Share of all X-rays flagged for a radiologist.",
+        True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class MetricSet:
+    title: str
+    description: str
+    images: str
+    metrics: list[Metric]
+
+
+def manifest_path() -> Path:
+    path = Path(settings.SCAN_MODEL_PATH or ARTIFACTS_DIR)
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+def read_manifest() -> dict:
+    """The manifest, or {} when no model has been exported yet: the page then says so."""
+    try:
+        manifest = json.loads(manifest_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def metric_sets(manifest: dict) -> list[MetricSet]:
+    metrics = manifest.get("metrics")
+    if not isinstance(metrics, dict):
+        return []
+    return [_metric_set(key, figures) for key, figures in metrics.items() if isinstance(figures, dict)]
+
+
+def _metric_set(key: str, figures: dict) -> MetricSet:
+    title, description = SET_DESCRIPTIONS.get(key, (key.replace("_", " ").capitalize(), ""))
+    intervals = figures.get("confidence_intervals_95") or {}
+    rows = []
+    for path, name, explanation, percent in ROWS:
+        value = _lookup(figures, path)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            interval = intervals.get(path[0]) if len(path) == 1 else None
+            rows.append(Metric(name, _format(value, percent, interval), explanation))
+    return MetricSet(title, description, _images(figures), rows)
+
+
+def _lookup(figures: dict, path: tuple[str, ...]):
+    for key in path:
+        figures = figures.get(key) if isinstance(figures, dict) else None
+    return figures
+
+
+def _format(value: float, percent: bool, interval) -> str:
+    def one(number: float) -> str:
+        return f"{number:.1%}" if percent else f"{number:.3f}"
+
+    text = one(value)
+    if isinstance(interval, list | tuple) and len(interval) == 2:
+        text += f" (95% interval {one(interval[0])} to {one(interval[1])})"
+    return text
+
+
+def _images(figures: dict) -> str:
+    images, pneumonia, normal = (figures.get(key) for key in ("images", "pneumonia", "normal"))
+    if not isinstance(images, int):
+        return ""
+    detail = (
+        f": {pneumonia:,} with pneumonia, {normal:,} without"
+        if isinstance(pneumonia, int) and isinstance(normal, int)
+        else ""
+    )
+    return f"{images:,} images{detail}"
+
+
+def review_band(manifest: dict, model_version: str) -> tuple[int, int] | None:
+    """The uncertain range in percent, when the manifest describes the model that made the reading."""
+    calibration = manifest.get("calibration") or {}
+    try:
+        if manifest.get("version") != model_version:
+            return None
+        return round(float(calibration["review_band"][0]) * 100), round(float(calibration["threshold"]) * 100)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None

@@ -1,0 +1,61 @@
+"""Creating scans from validated uploads and queueing them for the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from scans.models import Scan
+from scans.validation import ValidatedUpload, sanitise_filename, validate_upload
+
+
+@dataclass(frozen=True)
+class Refusal:
+    filename: str  # sanitised
+    reason: str
+
+
+@dataclass
+class UploadOutcome:
+    created: list[Scan] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def create_scan(owner, validated: ValidatedUpload) -> Scan:
+    """Store the clean PNG and queue the scan; the task is sent only once the row is committed."""
+    scan = Scan(
+        owner=owner,
+        original_filename=validated.original_filename,
+        source_format=validated.source_format,
+        width=validated.width,
+        height=validated.height,
+        size_bytes=validated.size_bytes,
+        sha256=validated.sha256,
+    )
+    try:
+        with transaction.atomic():
+            scan.image.save("scan.png", ContentFile(validated.png), save=False)
+            scan.save()
+            scan.start_inference()
+    except Exception:
+        # The file is written before the row; without the row nothing would ever delete it.
+        if scan.image.name:
+            scan.image.storage.delete(scan.image.name)
+        raise
+    return scan
+
+
+def upload_scans(owner, files) -> UploadOutcome:
+    """Each file on its own: one bad file in a batch must not cost the patient the good ones."""
+    outcome = UploadOutcome()
+    for uploaded_file in files:
+        try:
+            validated = validate_upload(uploaded_file)
+        except ValidationError as error:
+            outcome.refused.append(Refusal(sanitise_filename(uploaded_file.name), " ".join(error.messages)))
+        else:
+            outcome.created.append(create_scan(owner, validated))
+    return outcome

@@ -1,0 +1,45 @@
+"""Template helpers for showing results: the trend line of past readings."""
+
+from django import template
+
+register = template.Library()
+
+WIDTH, HEIGHT, MARGIN = 600, 160, 16
+LEFT = MARGIN * 3  # room for the percentage labels
+
+
+@register.inclusion_tag("scans/_trend.html")
+def result_trend(scans):
+    """An inline SVG line of the probabilities of finished scans, oldest on the left, placed by date.
+
+    Drawn on the server so the page needs no chart library and reads the same without JavaScript.
+    """
+    readings = [(scan.created_at, scan.latest_prediction) for scan in scans if scan.latest_prediction]
+    readings.sort(key=lambda reading: reading[0])
+    points = [_point(when, prediction.percent, readings) for when, prediction in readings]
+    percents = [point["percent"] for point in points]
+    return {
+        "points": points,
+        "first": points[0] if points else None,
+        "last": points[-1] if points else None,
+        "left": LEFT,
+        "label_x": LEFT - MARGIN / 2,
+        "polyline": " ".join(f"{point['x']},{point['y']}" for point in points),
+        "width": WIDTH,
+        "height": HEIGHT,
+        "lowest": min(percents, default=None),
+        "highest": max(percents, default=None),
+        "gridlines": [{"percent": percent, "y": _y(percent)} for percent in (0, 50, 100)],
+    }
+
+
+def _point(when, percent: int, readings) -> dict:
+    first, last = readings[0][0], readings[-1][0]
+    span = (last - first).total_seconds()
+    share = (when - first).total_seconds() / span if span else 0.5
+    x = round(LEFT + share * (WIDTH - LEFT - MARGIN), 1)
+    return {"x": x, "y": _y(percent), "percent": percent, "when": when}
+
+
+def _y(percent: int) -> float:
+    return round(MARGIN + (100 - percent) / 100 * (HEIGHT - 2 * MARGIN), 1)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from scans import views
+
+app_name = "scans"
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("upload/", views.upload, name="upload"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/status/", views.status, name="status"),
+    path("<int:pk>/image/", views.image, name="image"),
+    path("<int:pk>/heatmap/", views.heatmap, name="heatmap"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+]

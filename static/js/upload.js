@@ -1,0 +1,74 @@
+// Progressive enhancement of the upload form: drag and drop, a list of the chosen files, and early
+// warnings about the limits. The server checks everything again; without this file the form still works.
+(function () {
+  "use strict";
+
+  const form = document.querySelector("[data-upload-form]");
+  if (!form) return;
+  const input = form.querySelector("input[type=file]");
+  const zone = form.querySelector("[data-drop-zone]");
+  const list = form.querySelector("[data-chosen-files]");
+  const problem = form.querySelector("[data-client-error]");
+  const button = form.querySelector("[data-upload-button]");
+  const maxFiles = Number(form.dataset.maxFiles);
+  const maxBytes = Number(form.dataset.maxBytes);
+
+  function megabytes(bytes) {
+    return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB";
+  }
+
+  function problems(files) {
+    const found = [];
+    if (files.length > maxFiles) {
+      found.push("You chose " + files.length + " files; you can upload up to " + maxFiles + " at a time.");
+    }
+    for (const file of files) {
+      if (file.size > maxBytes) {
+        found.push(file.name + " is " + megabytes(file.size) + "; the limit is " + form.dataset.maxSize + ".");
+      }
+    }
+    return found;
+  }
+
+  function showChosen() {
+    const files = Array.from(input.files);
+    list.replaceChildren(...files.map(function (file) {
+      const item = document.createElement("li");
+      item.textContent = file.name + " (" + megabytes(file.size) + ")";
+      return item;
+    }));
+    const found = problems(files);
+    problem.textContent = found.join(" ");
+    problem.hidden = found.length === 0;
+  }
+
+  input.addEventListener("change", showChosen);
+
+  zone.querySelector("[data-drop-hint]").hidden = false;
+  zone.addEventListener("dragover", function (event) {
+    event.preventDefault();
+    zone.classList.add("is-dragging");
+  });
+  zone.addEventListener("dragleave", function () {
+    zone.classList.remove("is-dragging");
+  });
+  zone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    zone.classList.remove("is-dragging");
+    input.files = event.dataTransfer.files;
+    showChosen();
+  });
+
+  form.addEventListener("submit", function (event) {
+    // Too many files would be refused by the server before the form could explain why.
+    if (input.files.length > maxFiles) {
+      event.preventDefault();
+      showChosen();
+      problem.focus();
+      return;
+    }
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = "Uploading…";
+  });
+})();
