@@ -1,0 +1,128 @@
+"""Running the real shipped model on stored scans, under retries, redelivery and lost messages."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from inference import services
+from inference.heatmaps import colourise, render_heatmap_png
+from ml.preprocessing import decode, encode_png
+from scans.models import Prediction, Scan
+from tests.factories import ScanFactory, private_media  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def xray_scan(xray_bytes):
+    decoded = decode(xray_bytes)
+    width, height = decoded.size
+    return ScanFactory(image=ContentFile(encode_png(decoded), name="x.png"), width=width, height=height)
+
+
+def test_processing_a_queued_scan_writes_one_prediction_with_a_heatmap(xray_scan):
+    assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
+    xray_scan.refresh_from_db()
+    prediction = xray_scan.predictions.get()
+    assert xray_scan.status == Scan.Status.DONE and xray_scan.finished_at and not xray_scan.claimed_by
+    assert 0.0 <= prediction.probability <= 1.0
+    assert prediction.label in Prediction.Label.values
+    assert prediction.needs_review == (prediction.label == "pneumonia" or prediction.indeterminate)
+    assert prediction.heatmap.size > 0 and prediction.inference_ms > 0
+
+
+def test_a_second_delivery_of_a_finished_scan_does_nothing(xray_scan):
+    services.process_scan(xray_scan.pk, task_id="task-1")
+    assert services.process_scan(xray_scan.pk, task_id="task-1") == "skipped"
+    assert services.process_scan(xray_scan.pk, task_id="task-2") == "skipped"
+    assert xray_scan.predictions.count() == 1
+
+
+def test_a_scan_held_by_a_live_task_is_not_taken_by_another(xray_scan):
+    assert services.claim(xray_scan.pk, "task-1") is not None
+    assert services.claim(xray_scan.pk, "task-2") is None
+
+
+def test_a_redelivered_task_takes_back_its_own_scan(xray_scan):
+    services.claim(xray_scan.pk, "task-1")  # the worker died here; the broker redelivers task-1
+    assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
+    xray_scan.refresh_from_db()
+    assert xray_scan.attempts == 2
+
+
+def test_an_abandoned_claim_can_be_taken_over(xray_scan, settings):
+    services.claim(xray_scan.pk, "task-1")
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    Scan.objects.filter(pk=xray_scan.pk).update(started_at=long_ago)
+    assert services.claim(xray_scan.pk, "task-2") is not None
+
+
+def test_a_prediction_already_written_by_a_lost_delivery_is_not_written_twice(xray_scan):
+    services.process_scan(xray_scan.pk, task_id="task-1")
+    Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
+    assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
+    assert xray_scan.predictions.count() == 1
+
+
+def test_a_scan_that_keeps_crashing_fails_with_a_readable_reason_after_three_attempts(xray_scan):
+    Scan.objects.filter(pk=xray_scan.pk).update(attempts=services.MAX_ATTEMPTS)
+    assert services.process_scan(xray_scan.pk, task_id="task-9") == Scan.Status.FAILED
+    xray_scan.refresh_from_db()
+    assert "after several attempts" in xray_scan.status_reason
+    assert not xray_scan.predictions.exists()
+
+
+def test_an_unexpected_error_becomes_a_failed_status_not_a_crash(xray_scan):
+    xray_scan.image.storage.delete(xray_scan.image.name)  # the stored file vanished
+    assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.FAILED
+    xray_scan.refresh_from_db()
+    assert "Something went wrong" in xray_scan.status_reason
+
+
+def test_a_document_is_rejected_with_the_gates_reason(document_bytes):
+    decoded = decode(document_bytes)
+    scan = ScanFactory(image=ContentFile(encode_png(decoded), name="d.png"))
+    assert services.process_scan(scan.pk, task_id="task-1") == Scan.Status.REJECTED
+    scan.refresh_from_db()
+    assert "not an X-ray" in scan.status_reason or "not look like" in scan.status_reason
+    assert not scan.predictions.exists()
+
+
+def test_the_sweeper_requeues_scans_whose_message_was_lost(settings, django_capture_on_commit_callbacks):
+    old = timezone.now() - timedelta(seconds=settings.SCAN_REQUEUE_AFTER_SECONDS + 5)
+    stuck = ScanFactory(queued_at=old)
+    abandoned = ScanFactory(status=Scan.Status.PROCESSING, started_at=old - timedelta(hours=1), claimed_by="dead")
+    fresh = ScanFactory()
+    finished = ScanFactory(done=True, queued_at=old)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.requeue_stuck_scans() == 2
+    assert len(callbacks) == 2
+    for scan, status in ((stuck, "queued"), (abandoned, "queued"), (fresh, "queued"), (finished, "done")):
+        scan.refresh_from_db()
+        assert scan.status == status
+    abandoned.refresh_from_db()
+    assert abandoned.queued_at > old
+
+
+def test_start_inference_enqueues_only_after_the_transaction_commits(xray_scan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        xray_scan.start_inference()
+    assert len(callbacks) == 1
+    xray_scan.refresh_from_db()
+    assert xray_scan.status == Scan.Status.QUEUED and xray_scan.queued_at
+
+
+def test_heatmap_overlay_has_the_images_aspect_ratio_and_fades_where_cold():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    heat = np.zeros((224, 224), dtype=np.float32)
+    heat[100:120, 100:120] = 1.0
+    overlay = Image.open(io.BytesIO(render_heatmap_png(heat, 2000, 1000)))
+    assert overlay.size == (512, 256) and overlay.mode == "RGBA"
+    assert colourise(np.zeros((2, 2)))[..., 3].max() == 0
+    assert colourise(np.ones((2, 2)))[..., 3].min() > 200
