@@ -9,7 +9,6 @@ ML_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = ML_DIR / "artifacts"
 MANIFEST_NAME = "manifest.json"
 SERVING_MODEL_NAME = "model.tflite"
-CHECKPOINT_NAME = "model.keras"
 
 # The shared training set sits beside the repository; only training and tests read it.
 DEFAULT_DATA_DIR = ML_DIR.parent.parent / "shared" / "data" / "chest_xray" / "train"

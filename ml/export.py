@@ -30,6 +30,11 @@ from ml.shift import harder_copies  # noqa: E402
 log = logging.getLogger("ml.export")
 GATE_NAME = "gate.npz"
 MODEL_VERSION_PREFIX = "pneumonia-cnn-1"
+TRAINING_COMMAND = (
+    "python -m ml.train --skip-export --log .cache/train.log && "
+    "python -m ml.train --name model-b --seed 2024 --skip-export --log .cache/train-b.log && "
+    "python -m ml.export"
+)
 TRAINING_DATA = (
     "Kermany et al. 2018 pediatric chest X-ray training split (5,216 anterior-posterior radiographs of "
     "children aged 1-5, Guangzhou Women and Children's Medical Center), split by patient into "
@@ -41,13 +46,51 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export_litert(checkpoint: Path, out_dir: Path) -> Path:
+def checkpoints_in(out_dir: Path) -> list[Path]:
+    return sorted(Path(out_dir).glob("model*.keras"))
+
+
+def serving_model(checkpoints: list[Path]):
+    """One Keras model for serving: the checkpoint itself, or the average of several (an ensemble).
+
+    Members are averaged on the logit and the CAM (both linear in the same units) and their pooled
+    features are concatenated for the gate, so one LiteRT invocation runs them all.
+    """
     import keras
 
-    model = keras.models.load_model(checkpoint)
+    members = [keras.models.load_model(path) for path in checkpoints]
+    if len(members) == 1:
+        return members[0]
+    image = keras.Input((constants.IMAGE_SIZE, constants.IMAGE_SIZE, 1), name="image")
+    outputs = []
+    for index, member in enumerate(members):
+        member.name = f"member{index}"
+        outputs.append(member(image))
+    return keras.Model(image, {
+        "logit": keras.layers.Average(name="logit")([o["logit"] for o in outputs]),
+        "cam": keras.layers.Average(name="cam")([o["cam"] for o in outputs]),
+        "embedding": keras.layers.Concatenate(name="embedding")([o["embedding"] for o in outputs]),
+    })
+
+
+def export_litert(checkpoints: list[Path], out_dir: Path) -> Path:
+    """LiteRT file with float16 weights (half the size; computed in float32, same readings)."""
+    import tensorflow as tf
+
     target = out_dir / constants.SERVING_MODEL_NAME
-    model.export(str(target), format="litert", verbose=False)
+    serving_model(checkpoints).export(
+        str(target), format="litert", verbose=False,
+        optimizations=[tf.lite.Optimize.DEFAULT], target_spec={"supported_types": [tf.float16]},
+    )
     return target
+
+
+def training_runs(checkpoints: list[Path]) -> list[dict]:
+    runs = []
+    for checkpoint in checkpoints:
+        path = checkpoint.with_name(f"{checkpoint.stem}-run.json")
+        runs.append(json.loads(path.read_text()) if path.exists() else {"checkpoint": checkpoint.name})
+    return runs
 
 
 def run_batches(predictor: Predictor, images: np.ndarray) -> dict[str, np.ndarray]:
@@ -97,14 +140,17 @@ def latency_ms(predictor: Predictor, path: Path, repeats: int = 200) -> dict:
     return {"p50": float(np.median(times)), "p95": float(np.quantile(times, 0.95)), "image": "224x224 JPEG", "threads": 1}
 
 
-def build_artifacts(out_dir: Path, data_dir: Path = constants.DEFAULT_DATA_DIR, limit: int | None = None) -> dict:
+def build_artifacts(
+    out_dir: Path, data_dir: Path = constants.DEFAULT_DATA_DIR, limit: int | None = None, checkpoints=None
+) -> dict:
     from ml.train import CACHE_DIR, _first_per_class, equalised_batch
 
     out_dir = Path(out_dir)
     train, validation = split_by_patient(list_examples(data_dir))
     if limit:
         train, validation = _first_per_class(train, limit), _first_per_class(validation, max(4, limit // 2))
-    serving_path = export_litert(out_dir / constants.CHECKPOINT_NAME, out_dir)
+    checkpoints = [Path(c) for c in checkpoints] if checkpoints else checkpoints_in(out_dir)
+    serving_path = export_litert(checkpoints, out_dir)
     log.info("exported %s", serving_path)
 
     train_grey = load_squashed(train, CACHE_DIR)
@@ -120,7 +166,7 @@ def build_artifacts(out_dir: Path, data_dir: Path = constants.DEFAULT_DATA_DIR, 
         "calibration": {"temperature": 1.0, "bias": 0.0, "threshold": 0.5, "review_band": [0.5, 0.5]},
         "gate": {"file": GATE_NAME},
     }
-    gate.GateParameters(np.zeros(256), np.eye(256), np.inf).save(out_dir / GATE_NAME)
+    gate.GateParameters(np.zeros(1), np.eye(1), np.inf).save(out_dir / GATE_NAME)
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
     predictor = Predictor.load(out_dir)
 
@@ -153,12 +199,12 @@ def build_artifacts(out_dir: Path, data_dir: Path = constants.DEFAULT_DATA_DIR, 
     served = [predictor.predict(path) for path in validation_paths]
     served_probabilities = np.array([r.probability if not r.rejected else np.nan for r in served])
     kept = ~np.isnan(served_probabilities)
-    run = json.loads((out_dir / "training_run.json").read_text()) if (out_dir / "training_run.json").exists() else {}
+    runs = training_runs(checkpoints)
     manifest.update({
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "serving_sha256": sha256(serving_path),
-        "checkpoint": constants.CHECKPOINT_NAME,
-        "checkpoint_sha256": sha256(out_dir / constants.CHECKPOINT_NAME),
+        "checkpoints": {c.name: sha256(c) for c in checkpoints},
+        "ensemble_members": len(checkpoints),
         "input": {"size": [constants.IMAGE_SIZE, constants.IMAGE_SIZE, 1],
                   "preprocessing": "grey, squashed (not cropped), histogram-equalised on 256 levels, [0, 1]"},
         "gate": {"file": GATE_NAME, "max_distance": fitted.max_distance, **rules,
@@ -171,9 +217,9 @@ def build_artifacts(out_dir: Path, data_dir: Path = constants.DEFAULT_DATA_DIR, 
         },
         "latency_ms": latency_ms(predictor, validation_paths[0]),
         "data": TRAINING_DATA,
-        "split": run.get("split"),
-        "training": {k: v for k, v in run.items() if k != "split"},
-        "training_command": "python -m ml.train --log .cache/train.log",
+        "split": runs[0].get("split"),
+        "training": [{k: v for k, v in run.items() if k != "split"} for run in runs],
+        "training_command": TRAINING_COMMAND,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     })
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -186,9 +232,10 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=constants.ARTIFACTS_DIR)
     parser.add_argument("--data", type=Path, default=constants.DEFAULT_DATA_DIR)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--checkpoints", type=Path, nargs="*", help="default: every model*.keras in --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    manifest = build_artifacts(args.out, args.data, args.limit)
+    manifest = build_artifacts(args.out, args.data, args.limit, args.checkpoints)
     print(json.dumps({k: manifest[k] for k in ("version", "calibration", "metrics", "latency_ms")}, indent=2))
 
 

@@ -2,7 +2,8 @@
 
 Splits the shared training images by patient, trains with class weights and augmentation, keeps the
 checkpoint with the best AUC on the harder (perturbed) validation set, then builds the serving
-artefacts (calibration, thresholds, gate, LiteRT export, manifest) with ml.export.
+artefacts (calibration, thresholds, gate, LiteRT export, manifest) with ml.export from every
+model*.keras checkpoint in the output folder (several seeds make an ensemble).
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _first_per_class(examples, count):
     return [e for label in (0, 1) for e in [x for x in examples if x.label == label][:count]]
 
 
-def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: int | None, seed: int) -> dict:
+def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: int | None, seed: int, name: str) -> dict:
     keras.utils.set_random_seed(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     images, labels, split = prepare_data(data_dir, limit)
@@ -135,7 +136,7 @@ def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: in
         ),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
     )
-    checkpoint_path = out_dir / constants.CHECKPOINT_NAME
+    checkpoint_path = out_dir / f"{name}.keras"
     keeper = KeepBestByHardAUC(
         model,
         (images["validation"], labels["validation"]),
@@ -147,7 +148,7 @@ def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: in
         training_dataset(images["train"], labels["train"], batch_size, seed),
         epochs=epochs,
         class_weight=class_weights(labels["train"]),
-        callbacks=[keeper, keras.callbacks.CSVLogger(str(out_dir / "history.csv"))],
+        callbacks=[keeper, keras.callbacks.CSVLogger(str(out_dir / f"{name}-history.csv"))],
         verbose=2,
     )
     seconds = time.monotonic() - started
@@ -160,7 +161,7 @@ def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: in
         "seconds_per_epoch": round(seconds / epochs, 1),
         "batch_size": batch_size,
         "seed": seed,
-        "checkpoint": str(checkpoint_path),
+        "checkpoint": checkpoint_path.name,
     }
 
 
@@ -173,12 +174,13 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="images per class (smoke runs)")
     parser.add_argument("--seed", type=int, default=constants.SEED)
     parser.add_argument("--log", type=Path, default=None, help="also write the log to this file")
+    parser.add_argument("--name", default="model", help="checkpoint NAME.keras; ensemble members are model*.keras")
     parser.add_argument("--skip-export", action="store_true", help="only train and save the checkpoint")
     args = parser.parse_args(argv)
     handlers = [logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else [])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", handlers=handlers)
-    run = train(args.data, args.out, args.epochs, args.batch_size, args.limit, args.seed)
-    (args.out / "training_run.json").write_text(json.dumps(run, indent=2) + "\n")
+    run = train(args.data, args.out, args.epochs, args.batch_size, args.limit, args.seed, args.name)
+    (args.out / f"{args.name}-run.json").write_text(json.dumps(run, indent=2) + "\n")
     if not args.skip_export:
         from ml.export import build_artifacts
 

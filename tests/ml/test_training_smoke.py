@@ -20,7 +20,7 @@ def smoke_artifacts(tmp_path_factory, shared_data_dir):
 
 
 def test_a_short_training_run_writes_every_artefact(smoke_artifacts):
-    for name in ("model.keras", "model.tflite", "gate.npz", "manifest.json", "history.csv", "training_run.json"):
+    for name in ("model.keras", "model.tflite", "gate.npz", "manifest.json", "model-history.csv", "model-run.json"):
         assert (smoke_artifacts / name).stat().st_size > 0, name
     manifest = json.loads((smoke_artifacts / "manifest.json").read_text())
     assert manifest["split"]["train"]["images"] == 48
