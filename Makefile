@@ -49,7 +49,7 @@ run: $(VENV)/.installed-run
 	@echo "      $(BIN)/python manage.py seed_demo --password 'choose-a-long-password'"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=true PORT=$(PORT) \
-		$(BIN)/honcho --procfile Procfile.dev --port $(PORT) start
+		$(BIN)/honcho start --procfile Procfile.dev --port $(PORT)
 
 test: $(VENV)/.installed-test
 	scripts/ensure-chromium
