@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -79,6 +79,8 @@ def status(request, pk: int):
     if scan.is_finished and request.htmx:
         # The result needs the whole page (image, heatmap, explanations): have htmx reload it once.
         return HttpResponseClientRefresh()
+    if request.GET.get("shown") == scan.status:
+        return HttpResponse(status=204)  # nothing new: htmx keeps the page as it is
     return render(request, "scans/detail.html#status", {"scan": scan})
 
 

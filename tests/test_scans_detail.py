@@ -117,6 +117,25 @@ def test_the_status_fragment_keeps_polling_while_unfinished(client, db):
     assert "HX-Refresh" not in response
 
 
+def test_the_status_fragment_sends_nothing_while_the_status_is_unchanged(client, db):
+    scan = ScanFactory(status=Scan.Status.QUEUED)
+    client.force_login(scan.owner)
+
+    response = client.get(reverse("scans:status", args=[scan.pk]), {"shown": "queued"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 204
+
+
+def test_the_status_fragment_shows_a_new_status(client, db):
+    scan = ScanFactory(status=Scan.Status.PROCESSING)
+    client.force_login(scan.owner)
+
+    response = client.get(reverse("scans:status", args=[scan.pk]), {"shown": "queued"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "reading the X-ray now" in response.content.decode()
+
+
 def test_the_status_fragment_shows_the_result_once_finished(client, db):
     scan = PredictionFactory().scan
     client.force_login(scan.owner)

@@ -13,8 +13,13 @@
   const maxFiles = Number(form.dataset.maxFiles);
   const maxBytes = Number(form.dataset.maxBytes);
 
-  function megabytes(bytes) {
-    return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB";
+  // As the server words sizes (scans.validation.format_size): binary units, one decimal at most.
+  function readableSize(bytes) {
+    const units = [["MB", 1024 * 1024], ["KB", 1024]];
+    for (const [unit, factor] of units) {
+      if (bytes >= factor) return (bytes / factor).toFixed(1).replace(/\.0$/, "") + " " + unit;
+    }
+    return bytes + " bytes";
   }
 
   function problems(files) {
@@ -24,7 +29,7 @@
     }
     for (const file of files) {
       if (file.size > maxBytes) {
-        found.push(file.name + " is " + megabytes(file.size) + "; the limit is " + form.dataset.maxSize + ".");
+        found.push(file.name + " is " + readableSize(file.size) + "; the limit is " + form.dataset.maxSize + ".");
       }
     }
     return found;
@@ -34,7 +39,7 @@
     const files = Array.from(input.files);
     list.replaceChildren(...files.map(function (file) {
       const item = document.createElement("li");
-      item.textContent = file.name + " (" + megabytes(file.size) + ")";
+      item.textContent = file.name + " (" + readableSize(file.size) + ")";
       return item;
     }));
     const found = problems(files);
