@@ -6,6 +6,7 @@ the test database and the broker of the test process, so what they check is what
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shlex
@@ -74,6 +75,29 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if report.skipped and _in_ci():
         _fail_skip(report, f"collecting {collector.nodeid}")
+
+
+# --- Timings worth reading in every run, never asserted -------------------------------------------
+
+_timings: list[tuple[str, float]] = []
+
+
+@pytest.fixture
+def record_timing(request):
+    """record_timing("upload -> done", seconds): listed in the summary at the end of the run."""
+
+    def record(what: str, seconds: float) -> None:
+        print(f"\n{what}: {seconds:.2f}s")
+        _timings.append((f"{request.node.nodeid}: {what}", seconds))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _timings:
+        terminalreporter.section("timings")
+        for what, seconds in _timings:
+            terminalreporter.write_line(f"{seconds:6.2f}s  {what}")
 
 
 # --- Images ----------------------------------------------------------------------------------------
@@ -155,10 +179,8 @@ class WorkerProcess:
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
 
 
 _running_worker: WorkerProcess | None = None
@@ -228,14 +250,14 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
 
 @pytest.fixture
 def wait_for_scan():
-    """Poll a scan until the worker has finished with it; returns (scan, seconds waited)."""
+    """Poll a scan until the worker has finished with it, and return it."""
 
     def wait(scan, timeout: float = 60.0):
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             scan.refresh_from_db()
             if scan.is_finished:
-                return scan, time.monotonic() - started
+                return scan
             time.sleep(0.2)
         pytest.fail(f"scan {scan.pk} still {scan.status} after {timeout:.0f}s")
 

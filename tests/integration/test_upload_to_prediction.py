@@ -37,12 +37,12 @@ def upload(client, name: str, data: bytes) -> Scan:
 
 
 def test_an_uploaded_xray_gets_one_prediction_with_a_heatmap(
-    patient_client, celery_worker_process, xray_bytes, wait_for_scan
+    patient_client, celery_worker_process, xray_bytes, wait_for_scan, record_timing
 ):
     started = time.monotonic()
     scan = upload(patient_client, "chest.jpeg", xray_bytes)
-    scan, _ = wait_for_scan(scan, timeout=60)
-    print(f"\nupload -> done: {time.monotonic() - started:.2f}s (status {scan.status})")
+    scan = wait_for_scan(scan, timeout=60)
+    record_timing(f"upload -> {scan.status}", time.monotonic() - started)
 
     assert scan.status == Scan.Status.DONE, scan.status_reason
     prediction = Prediction.objects.get(scan=scan)
@@ -50,7 +50,7 @@ def test_an_uploaded_xray_gets_one_prediction_with_a_heatmap(
     assert prediction.label in Prediction.Label.values
     assert prediction.model_version
     assert prediction.heatmap.storage.exists(prediction.heatmap.name)
-    print(f"model {prediction.model_version}: {prediction} in {prediction.inference_ms:.0f} ms")
+    print(f"model {prediction.model_version}: {prediction}, inference {prediction.inference_ms:.0f} ms")
 
     detail = patient_client.get(scan.get_absolute_url())
     assert f"{prediction.percent}%" in detail.content.decode()
@@ -63,12 +63,12 @@ def test_an_uploaded_xray_gets_one_prediction_with_a_heatmap(
     ("picture", "filename"), [("document_bytes", "letter.png"), ("colour_photo_bytes", "holiday.jpg")]
 )
 def test_a_picture_that_is_not_an_xray_is_rejected_with_a_reason(
-    patient_client, celery_worker_process, wait_for_scan, picture, filename, request
+    patient_client, celery_worker_process, wait_for_scan, picture, filename, request, record_timing
 ):
     started = time.monotonic()
     scan = upload(patient_client, filename, request.getfixturevalue(picture))
-    scan, _ = wait_for_scan(scan, timeout=60)
-    print(f"\nupload -> {scan.status}: {time.monotonic() - started:.2f}s")
+    scan = wait_for_scan(scan, timeout=60)
+    record_timing(f"upload -> {scan.status}", time.monotonic() - started)
 
     assert scan.status == Scan.Status.REJECTED
     assert "X-ray" in scan.status_reason
