@@ -10,12 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 
-def scan_image_path(scan: "Scan", filename: str) -> str:
+def scan_image_path(scan: Scan, filename: str) -> str:
     # Never the uploader's name: a generated one, grouped by month.
     return f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
 
 
-def heatmap_path(prediction: "Prediction", filename: str) -> str:
+def heatmap_path(prediction: Prediction, filename: str) -> str:
     return f"heatmaps/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
 
 
@@ -80,7 +80,7 @@ class Scan(models.Model):
         return self.status not in self.UNFINISHED
 
     @property
-    def latest_prediction(self) -> "Prediction | None":
+    def latest_prediction(self) -> Prediction | None:
         # Uses the prefetched, newest-first list when with_latest_prediction() loaded it.
         predictions = list(self.predictions.all())
         if predictions and hasattr(self, "_prefetched_objects_cache"):
