@@ -1,0 +1,42 @@
+"""create_scan: a scan row and its stored PNG exist together or not at all."""
+
+from pathlib import Path
+
+import pytest
+
+from scans.models import Scan
+from scans.services import create_scan
+from scans.validation import ValidatedUpload
+from tests.factories import GREY_PNG, UserFactory, private_media  # noqa: F401
+
+
+def validated() -> ValidatedUpload:
+    return ValidatedUpload(GREY_PNG, 64, 64, "PNG", len(GREY_PNG), "0" * 64, "grey.png")
+
+
+def stored_files(settings) -> list[Path]:
+    media = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+    return [path for path in media.rglob("*") if path.is_file()]
+
+
+def test_it_stores_the_png_and_queues_the_scan_on_commit(db, settings, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        scan = create_scan(UserFactory(), validated())
+
+    assert scan.status == Scan.Status.QUEUED
+    assert scan.queued_at is not None
+    assert [path.read_bytes() for path in stored_files(settings)] == [GREY_PNG]
+    assert len(callbacks) == 1
+
+
+def test_a_failure_after_storing_leaves_neither_row_nor_file(db, settings, monkeypatch):
+    def broken_queue(scan):
+        raise RuntimeError("broker down")
+
+    monkeypatch.setattr(Scan, "start_inference", broken_queue)
+
+    with pytest.raises(RuntimeError):
+        create_scan(UserFactory(), validated())
+
+    assert not Scan.objects.exists()
+    assert stored_files(settings) == []
