@@ -73,6 +73,7 @@ def _decode_picture(data: bytes) -> DecodedImage:
         raise UnreadableImage(
             "This image has several frames (an animation). Upload a single still X-ray image."
         )
+    source_format = image.format or "PNG"  # exif_transpose returns a copy without it
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -81,7 +82,6 @@ def _decode_picture(data: bytes) -> DecodedImage:
             "The image is damaged or incomplete and could not be decoded. "
             "Export it again from the X-ray viewer and upload the new file."
         ) from error
-    source_format = image.format or "PNG"
     high_bit_depth = image.mode in _HIGH_BIT_MODES or image.mode in ("I", "F")
     grey, colourfulness = _to_grey(image)
     rgb = np.asarray(_flatten(image).convert("RGB")) if colourfulness > COLOUR_KEPT_ABOVE else None

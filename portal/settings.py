@@ -175,7 +175,8 @@ SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=30 * 1024 * 102
 SCAN_MAX_FILES_PER_UPLOAD = env.int("SCAN_MAX_FILES_PER_UPLOAD", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_NUMBER_FILES = SCAN_MAX_FILES_PER_UPLOAD
+# Django's own cap sits above ours so the form, not a bare 400, tells the patient about the limit.
+DATA_UPLOAD_MAX_NUMBER_FILES = SCAN_MAX_FILES_PER_UPLOAD + 20
 # Serving model; empty means the one shipped in ml/artifacts.
 SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
 

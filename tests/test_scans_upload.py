@@ -110,10 +110,6 @@ def test_a_real_xray_becomes_a_queued_scan_stored_as_a_clean_png(
     assert len(callbacks) == 1  # the enqueue waits for the commit
 
 
-@pytest.mark.xfail(
-    reason="ml.preprocessing reads image.format after exif_transpose, which drops it: JPEGs are recorded as PNG",
-    strict=False,
-)
 def test_the_source_format_is_recorded_from_the_content(client, patient, normal_xray):
     upload(
         client, SimpleUploadedFile("really-a-jpeg.png", normal_xray), SimpleUploadedFile("a.jpeg", as_png(normal_xray))
