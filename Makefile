@@ -64,7 +64,6 @@ screenshots: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 clean-test-data:
 	rm -rf $(TEST_VAR_DIR)
