@@ -6,6 +6,7 @@ exist; production settings must refuse to start without their secrets and pass `
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import importlib.util
 import os
@@ -20,6 +21,8 @@ import pytest
 import yaml
 from django.conf import settings
 from django.core.management import get_commands
+
+from ml.constants import MANIFEST_NAME, SERVING_MODEL_NAME
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "beat")
@@ -188,3 +191,33 @@ def test_readme_says_why_each_dependency_is_there():
     packages = set().union(*(requirement_names(path) for path in (REPO_DIR / "requirements").glob("*.txt")))
     unexplained = sorted(name for name in packages if f"| `{name}` |" not in readme)
     assert not unexplained, f"add these to the README's dependency table: {unexplained}"
+
+
+def dockerignore_excludes(path: str) -> bool:
+    patterns = [line.strip() for line in (REPO_DIR / ".dockerignore").read_text().splitlines()]
+    patterns = [pattern for pattern in patterns if pattern and not pattern.startswith("#")]
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
+    return any(fnmatch.fnmatch(prefix, pattern.lstrip("/")) for pattern in patterns for prefix in prefixes)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "manage.py",
+        "celery_worker.py",
+        "portal/wsgi.py",
+        "requirements/prod.txt",
+        "static/css/site.css",
+        f"ml/artifacts/{MANIFEST_NAME}",
+        f"ml/artifacts/{SERVING_MODEL_NAME}",
+        "ml/artifacts/gate.npz",
+    ],
+)
+def test_the_image_keeps_what_web_and_worker_need(path):
+    assert not dockerignore_excludes(path), f".dockerignore leaves {path} out of the image"
+
+
+def test_the_image_leaves_out_local_state_and_training_leftovers():
+    for path in (".venv/bin/python", "var/db.sqlite3", ".git/HEAD", "ml/artifacts/model.keras"):
+        assert dockerignore_excludes(path), path
