@@ -180,6 +180,15 @@ def test_production_settings_pass_the_deployment_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_image_build_can_collect_static_files(tmp_path):
+    """The Dockerfile's collectstatic: the manifest storage fails on any file a stylesheet names but lacks."""
+    result = run_python(
+        "manage.py", "collectstatic", "--noinput", environment=production_environment(PORTAL_VAR_DIR=str(tmp_path))
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "static" / "staticfiles.json").is_file()
+
+
 def test_readme_documents_every_setting():
     readme = (REPO_DIR / "README.md").read_text()
     undocumented = sorted(name for name in settings_variables() if f"`{name}`" not in readme)
