@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "accounts",
     "scans",
     "inference",
+    "reviews",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -208,10 +210,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "scans"
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {"task": "inference.tasks.requeue_stuck_scans", "schedule": 60.0},
+    "release-abandoned-review-claims": {"task": "reviews.tasks.release_abandoned_claims", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Scans left queued longer than this are enqueued again by the sweeper.
 SCAN_REQUEUE_AFTER_SECONDS = env.int("SCAN_REQUEUE_AFTER_SECONDS", default=120)
+
+# Radiologist review: a claimed case nobody finished goes back to the worklist after this many minutes.
+REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
+# Sites that want no model reading shown to a patient before a radiologist has seen it turn this on;
+# every finished scan then goes to the worklist.
+HOLD_AI_RESULTS_UNTIL_REVIEW = env.bool("HOLD_AI_RESULTS_UNTIL_REVIEW", default=False)
+# The portal's address, for links in emails sent outside a request (by the worker).
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Security: the production check (manage.py check --deploy) passes with these.
 SECURE_CONTENT_TYPE_NOSNIFF = True

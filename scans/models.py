@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,20 +22,55 @@ def heatmap_path(prediction: Prediction, filename: str) -> str:
     return f"heatmaps/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
 
 
+def review_claim_cutoff(now=None):
+    """Claims taken before this moment are abandoned: anyone may take the case over."""
+    return (now or timezone.now()) - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+
+
 class ScanQuerySet(models.QuerySet):
     def visible_to(self, user):
+        """Patients: their own. Radiologists: also cases waiting for review, cases they reviewed and,
+        while they hold a case, that patient's other X-rays. Staff: what their permissions allow."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_staff or user.is_radiologist:
+        if user.is_superuser or (user.is_staff and user.has_perm("scans.view_scan")):
             return self
-        return self.filter(owner=user)
+        visible = Q(owner=user)
+        if user.is_radiologist:
+            Review = apps.get_model("reviews", "Review")
+            held = Scan.objects.filter(review_claimed_by=user, review_claimed_at__gte=review_claim_cutoff())
+            visible |= (
+                Q(pk__in=Scan.objects.awaiting_review().values("pk"))
+                | Q(Exists(Review.objects.filter(scan=OuterRef("pk"), radiologist=user)))
+                | Q(owner__in=held.values("owner"))
+            )
+        return self.filter(visible)
+
+    def awaiting_review(self):
+        """Finished scans a radiologist should read and none has yet: flagged by the model (any of its
+        readings: once flagged, a human looks), asked for by the patient, or every result where the site
+        holds results back until review."""
+        Review = apps.get_model("reviews", "Review")
+        if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+            needs_human = Q(status=Scan.Status.DONE) | Q(review_requested_at__isnull=False)
+        else:
+            flagged = Prediction.objects.filter(scan=OuterRef("pk"), needs_review=True)
+            needs_human = Q(Exists(flagged)) | Q(review_requested_at__isnull=False)
+        return (
+            self.filter(needs_human)
+            .exclude(status__in=Scan.UNFINISHED)
+            .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
+        )
 
     def unfinished(self):
         return self.filter(status__in=Scan.UNFINISHED)
 
     def with_latest_prediction(self):
-        return self.select_related("owner").prefetch_related(
-            models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at"))
+        """With the owner, the claim holder and the readings and reviews, newest first, in three queries."""
+        Review = apps.get_model("reviews", "Review")
+        return self.select_related("owner", "review_claimed_by").prefetch_related(
+            models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at")),
+            models.Prefetch("reviews", queryset=Review.objects.select_related("radiologist").order_by("-created_at")),
         )
 
 
@@ -62,6 +100,23 @@ class Scan(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    review_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient asked for a radiologist's review."
+    )
+    review_claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_scans",
+        help_text="The radiologist reviewing the scan now.",
+    )
+    review_claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="A claim older than REVIEW_CLAIM_MINUTES is abandoned."
+    )
+    result_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient was emailed that the result is ready (once only)."
+    )
 
     objects = ScanQuerySet.as_manager()
 
@@ -86,6 +141,36 @@ class Scan(models.Model):
         if predictions and hasattr(self, "_prefetched_objects_cache"):
             return predictions[0]
         return self.predictions.order_by("-created_at").first()
+
+    @property
+    def latest_review(self):
+        # Uses the prefetched, newest-first list when with_latest_prediction() loaded it.
+        if "reviews" in getattr(self, "_prefetched_objects_cache", {}):
+            reviews = self.reviews.all()
+            return reviews[0] if reviews else None
+        return self.reviews.order_by("-created_at").first()
+
+    def review_claim_holder(self, now=None):
+        """The radiologist holding a live claim on the scan, or None."""
+        if self.review_claimed_at and self.review_claimed_at >= review_claim_cutoff(now):
+            return self.review_claimed_by
+        return None
+
+    def shows_ai_result_to(self, user) -> bool:
+        """Sites may hold the model's reading back from the patient until a radiologist has reviewed it."""
+        if not settings.HOLD_AI_RESULTS_UNTIL_REVIEW or user.pk != self.owner_id:
+            return True
+        return self.latest_review is not None
+
+    def request_review(self) -> bool:
+        """Ask for a radiologist's review; False when the scan is unfinished or already asked for."""
+        if not self.is_finished:
+            return False
+        now = timezone.now()
+        asked = Scan.objects.filter(pk=self.pk, review_requested_at__isnull=True).update(review_requested_at=now)
+        if asked:
+            self.review_requested_at = now
+        return bool(asked)
 
     def start_inference(self) -> None:
         """Queue the scan for the worker; the message is sent only once the transaction commits."""

@@ -1,4 +1,4 @@
-"""Factories for users, scans and predictions, and the fixture that keeps stored files per test.
+"""Factories for users, scans, predictions and reviews, and the fixture that keeps stored files per test.
 
 Import `private_media` into a test module (it is autouse) so its scans are stored in the test's own
 temporary folder and never in var/media.
@@ -19,6 +19,7 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
+from reviews.models import Review
 from scans.models import Prediction, Scan
 
 PASSWORD = "correct horse battery staple"
@@ -118,3 +119,17 @@ class PredictionFactory(DjangoModelFactory):
         uncertain = factory.Trait(
             probability=0.31, label=Prediction.Label.NORMAL, needs_review=True, indeterminate=True
         )
+
+
+class ReviewFactory(DjangoModelFactory):
+    """A signed review of a flagged reading: the radiologist confirms pneumonia unless told otherwise."""
+
+    class Meta:
+        model = Review
+
+    prediction = factory.SubFactory(PredictionFactory)
+    scan = factory.LazyAttribute(lambda review: review.prediction.scan)
+    radiologist = factory.SubFactory(RadiologistFactory)
+    finding = Review.Finding.PNEUMONIA
+    patient_note = "The X-ray shows a pneumonia in the right lower lobe."
+    internal_note = "RLL consolidation."
