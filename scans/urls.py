@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:pk>/image/", views.image, name="image"),
     path("<int:pk>/heatmap/", views.heatmap, name="heatmap"),
     path("<int:pk>/delete/", views.delete, name="delete"),
+    path("<int:pk>/compare/", views.compare, name="compare"),
+    path("<int:pk>/request-review/", views.request_review, name="request_review"),
 ]

@@ -1,15 +1,17 @@
-"""Patient pages: upload, history, one scan's result, and the protected image files."""
+"""Patient pages: upload, history, one scan's result, comparison with the one before, and the protected files."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from audit.services import Action, record
 from scans import model_card
 from scans.access import get_scan_for
 from scans.forms import UploadForm
@@ -59,23 +61,68 @@ def upload(request):
 def history(request):
     own_scans = Scan.objects.filter(owner=request.user).with_latest_prediction()
     page = Paginator(own_scans, SCANS_PER_PAGE).get_page(request.GET.get("page"))
-    finished = own_scans.filter(status=Scan.Status.DONE)[:TREND_LENGTH]
+    finished = own_scans.filter(status=Scan.Status.DONE)
+    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+        finished = finished.exclude(reviews=None)
+    finished = finished[:TREND_LENGTH]
     return render(request, "scans/history.html", {"page": page, "trend_scans": finished})
 
 
 @login_required
 @require_GET
 def detail(request, pk: int):
-    scan = get_scan_for(request.user, pk)
-    prediction = scan.latest_prediction
+    scan = get_scan_for(request, pk)
+    record(request, Action.VIEWED, scan)
+    ai_held = not scan.shows_ai_result_to(request.user)
+    prediction = None if ai_held else scan.latest_prediction
     band = model_card.review_band(model_card.read_manifest(), prediction.model_version) if prediction else None
-    return render(request, "scans/detail.html", {"scan": scan, "prediction": prediction, "review_band": band})
+    context = {
+        "scan": scan,
+        "prediction": prediction,
+        "review_band": band,
+        "review": scan.latest_review,
+        "ai_held": ai_held and scan.status == Scan.Status.DONE,
+        "previous": previous_scan(request.user, scan),
+    }
+    return render(request, "scans/detail.html", context)
+
+
+@login_required
+@require_GET
+def compare(request, pk: int):
+    scan = get_scan_for(request, pk)
+    previous = previous_scan(request.user, scan)
+    for shown in (scan, previous):
+        if shown is not None:
+            record(request, Action.VIEWED, shown, detail="compared")
+    return render(request, "scans/compare.html", {"scan": scan, "previous": previous})
+
+
+@login_required
+@require_POST
+def request_review(request, pk: int):
+    scan = get_scan_for(request, pk, owner_only=True)
+    if scan.latest_review is None and scan.request_review():
+        record(request, Action.REQUESTED, scan)
+        messages.success(request, "You asked for a radiologist's review. We will let you know when it is done.")
+    elif not scan.is_finished:
+        messages.error(request, "You can ask for a review once the computer reading is finished.")
+    else:
+        messages.info(request, "A radiologist's review was already asked for or done.")
+    return redirect(scan)
+
+
+def previous_scan(user, scan: Scan) -> Scan | None:
+    """The same patient's X-ray uploaded just before this one, if the user may see it."""
+    earlier = Scan.objects.visible_to(user).filter(owner=scan.owner_id, created_at__lt=scan.created_at)
+    return earlier.with_latest_prediction().order_by("-created_at", "-id").first()
 
 
 @login_required
 @require_GET
 def status(request, pk: int):
-    scan = get_scan_for(request.user, pk)
+    # Not audited: polled every second while the scan is unfinished, and it shows no result.
+    scan = get_scan_for(request, pk)
     if scan.is_finished and request.htmx:
         # The result needs the whole page (image, heatmap, explanations): have htmx reload it once.
         return HttpResponseClientRefresh()
@@ -87,26 +134,30 @@ def status(request, pk: int):
 @login_required
 @require_GET
 def image(request, pk: int):
-    scan = get_scan_for(request.user, pk)
+    scan = get_scan_for(request, pk)
+    record(request, Action.DOWNLOADED, scan)
     return _private_png(scan.image, f"scan-{scan.pk}.png")
 
 
 @login_required
 @require_GET
 def heatmap(request, pk: int):
-    prediction = get_scan_for(request.user, pk).latest_prediction
+    scan = get_scan_for(request, pk)
+    prediction = scan.latest_prediction if scan.shows_ai_result_to(request.user) else None
     if prediction is None or not prediction.heatmap:
         raise Http404("This scan has no heatmap.")
+    record(request, Action.DOWNLOADED, prediction)
     return _private_png(prediction.heatmap, f"scan-{pk}-heatmap.png")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete(request, pk: int):
-    scan = get_scan_for(request.user, pk, owner_only=True)
+    scan = get_scan_for(request, pk, owner_only=True)
     if request.method == "GET":
         return render(request, "scans/delete.html", {"scan": scan})
     scan.delete_with_files()
+    record(request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk)
     messages.success(request, f"The X-ray \u201c{scan.original_filename}\u201d and its results were deleted.")
     return redirect("scans:history")
 

@@ -43,3 +43,9 @@ def _point(when, percent: int, readings) -> dict:
 
 def _y(percent: int) -> float:
     return round(MARGIN + (100 - percent) / 100 * (HEIGHT - 2 * MARGIN), 1)
+
+
+@register.filter
+def shown_prediction(scan, user):
+    """The model's latest reading, unless the site holds it back from this user until review."""
+    return scan.latest_prediction if scan.shows_ai_result_to(user) else None
