@@ -8,6 +8,8 @@ urlpatterns = [
     path("", scan_views.home, name="home"),
     path("about/model/", scan_views.about_model, name="about_model"),
     path("scans/", include("scans.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("staff/", include("reviews.staff_urls")),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -1,0 +1,19 @@
+from django import forms
+
+from reviews.models import Review
+
+
+class ReviewForm(forms.ModelForm):
+    """The radiologist's decision. Agreement with the model is derived from it, never asked for."""
+
+    class Meta:
+        model = Review
+        fields = ["finding", "patient_note", "internal_note"]
+        widgets = {
+            "finding": forms.RadioSelect,
+            "patient_note": forms.Textarea(attrs={"rows": 4}),
+            "internal_note": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "patient_note": "The patient reads this next to your finding: plain words, no abbreviations.",
+        }

@@ -1,0 +1,117 @@
+"""Radiologists' pages (the worklist and one case) and the staff monitoring page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.services import Action, record
+from reviews import monitoring as figures
+from reviews import services
+from reviews.access import radiologist_required
+from reviews.forms import ReviewForm
+from reviews.worklist import CLAIM_STATES, REASONS
+from reviews.worklist import worklist as build_worklist
+from scans import model_card
+from scans.access import get_scan_for
+from scans.models import Scan
+
+CASES_PER_PAGE = 50
+PRIOR_SCANS_SHOWN = 6
+
+
+@radiologist_required
+@require_GET
+def worklist(request):
+    work = build_worklist(request.user, reason=request.GET.get("reason", ""), claim=request.GET.get("claim", ""))
+    page = Paginator(work.cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"work": work, "page": page, "reasons": REASONS, "claim_states": CLAIM_STATES}
+    return render(request, "reviews/worklist.html", context)
+
+
+@radiologist_required
+@require_http_methods(["GET", "POST"])
+def case(request, pk: int):
+    scan = get_scan_for(request, pk)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            review = services.submit_review(scan, request.user, **form.cleaned_data)
+        except services.ClaimNotHeld as refusal:
+            messages.error(request, f"The review was not saved: {refusal}")
+            return redirect("reviews:case", pk=scan.pk)
+        record(request, Action.REVIEWED, review, detail=review.finding)
+        messages.success(request, f"Review of case {scan.pk} signed; the patient can read it now.")
+        return redirect("reviews:worklist")
+    if request.method == "GET":
+        record(request, Action.VIEWED, scan, detail="review page")
+    return render(request, "reviews/case.html", _case_context(request.user, scan, form))
+
+
+def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
+    prediction = scan.latest_prediction
+    holder = scan.review_claim_holder()
+    # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
+    priors = (
+        Scan.objects.visible_to(user)
+        .filter(owner=scan.owner_id, created_at__lt=scan.created_at)
+        .with_latest_prediction()
+        .order_by("-created_at", "-id")[:PRIOR_SCANS_SHOWN]
+    )
+    return {
+        "scan": scan,
+        "prediction": prediction,
+        "review_band": model_card.review_band(model_card.read_manifest(), prediction.model_version)
+        if prediction
+        else None,
+        "review": scan.latest_review,
+        "holder": holder,
+        "held_by_me": holder is not None and holder.pk == user.pk,
+        "claim_expires_at": scan.review_claimed_at + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+        if holder
+        else None,
+        "priors": priors,
+        "form": form,
+    }
+
+
+@radiologist_required
+@require_POST
+def claim(request, pk: int):
+    scan = get_scan_for(request, pk)
+    if services.claim(scan.pk, request.user):
+        record(request, Action.CLAIMED, scan)
+        return redirect("reviews:case", pk=scan.pk)
+    messages.error(request, f"Case {scan.pk} is being reviewed by another radiologist, or no longer needs a review.")
+    return redirect("reviews:worklist")
+
+
+@radiologist_required
+@require_POST
+def release(request, pk: int):
+    scan = get_scan_for(request, pk)
+    if services.release(scan.pk, request.user):
+        record(request, Action.RELEASED, scan)
+        messages.success(request, f"Case {scan.pk} is back on the worklist.")
+    return redirect("reviews:worklist")
+
+
+@staff_member_required
+@require_GET
+def monitoring(request):
+    # Staff without the right to read reviews get the admin's answer for a missing permission.
+    if not request.user.has_perm("reviews.view_review"):
+        raise PermissionDenied
+    context = {
+        "overall": figures.agreement(),
+        "by_month": figures.agreement_by_month(),
+        "calibration": figures.calibration(),
+    }
+    return render(request, "reviews/monitoring.html", context)

@@ -1,0 +1,180 @@
+"""The worklist: cases that need a human, most urgent first, filterable, with counts, one query per list."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from reviews import services
+from reviews.worklist import worklist
+from scans.models import Scan
+from tests.factories import (  # noqa: F401
+    PredictionFactory,
+    RadiologistFactory,
+    ReviewFactory,
+    ScanFactory,
+    UserFactory,
+    private_media,
+)
+
+WORKLIST_URL = reverse("reviews:worklist")
+
+
+@pytest.fixture
+def radiologist(db):
+    return RadiologistFactory()
+
+
+def requested_normal_scan(**kwargs):
+    scan = PredictionFactory(normal=True, **kwargs).scan
+    Scan.objects.filter(pk=scan.pk).update(review_requested_at=timezone.now())
+    return scan
+
+
+def case_ids(work) -> list[int]:
+    return [case.pk for case in work.cases]
+
+
+def test_it_lists_suspected_uncertain_and_requested_cases_only(radiologist):
+    suspected = PredictionFactory().scan
+    uncertain = PredictionFactory(uncertain=True).scan
+    requested = requested_normal_scan()
+    PredictionFactory(normal=True)  # the model cleared it and nobody asked
+    ReviewFactory()  # already reviewed
+    ScanFactory(status=Scan.Status.PROCESSING)  # not read yet
+
+    work = worklist(radiologist)
+
+    assert set(case_ids(work)) == {suspected.pk, uncertain.pk, requested.pk}
+
+
+def test_a_radiologist_never_gets_their_own_xray(radiologist):
+    PredictionFactory(scan__owner=radiologist)
+
+    assert worklist(radiologist).cases == []
+
+
+def test_the_most_suspicious_case_comes_first(radiologist):
+    now = timezone.now()
+    likely = PredictionFactory(probability=0.97, scan__finished_at=now).scan
+    borderline = PredictionFactory(uncertain=True, probability=0.35, scan__finished_at=now).scan
+    middling = PredictionFactory(probability=0.7, scan__finished_at=now).scan
+
+    assert case_ids(worklist(radiologist, now=now)) == [likely.pk, middling.pk, borderline.pk]
+
+
+def test_a_case_waiting_for_days_overtakes_a_newer_more_suspicious_one(radiologist):
+    now = timezone.now()
+    new_and_suspicious = PredictionFactory(probability=0.95, scan__finished_at=now).scan
+    old_request = requested_normal_scan(scan__finished_at=now - timedelta(days=5))
+    Scan.objects.filter(pk=old_request.pk).update(review_requested_at=now - timedelta(days=2))
+
+    assert case_ids(worklist(radiologist, now=now)) == [old_request.pk, new_and_suspicious.pk]
+
+
+def test_it_filters_by_reason_and_counts_every_reason(radiologist):
+    suspected = PredictionFactory().scan
+    uncertain = PredictionFactory(uncertain=True).scan
+    requested = requested_normal_scan()
+
+    assert case_ids(worklist(radiologist, reason="pneumonia")) == [suspected.pk]
+    assert case_ids(worklist(radiologist, reason="indeterminate")) == [uncertain.pk]
+    assert case_ids(worklist(radiologist, reason="requested")) == [requested.pk]
+    counts = worklist(radiologist, reason="pneumonia").counts
+    assert (counts["total"], counts["pneumonia"], counts["indeterminate"], counts["requested"]) == (3, 1, 1, 1)
+
+
+def test_it_filters_by_who_holds_the_case(radiologist):
+    colleague = RadiologistFactory()
+    free, mine, theirs = (PredictionFactory().scan for _ in range(3))
+    services.claim(mine.pk, radiologist)
+    services.claim(theirs.pk, colleague)
+
+    assert case_ids(worklist(radiologist, claim="unclaimed")) == [free.pk]
+    assert case_ids(worklist(radiologist, claim="mine")) == [mine.pk]
+    assert case_ids(worklist(radiologist, claim="others")) == [theirs.pk]
+    counts = worklist(radiologist).counts
+    assert (counts["unclaimed"], counts["mine"], counts["others"]) == (1, 1, 1)
+
+
+def test_an_abandoned_claim_shows_as_free_before_the_sweeper_runs(radiologist, settings):
+    settings.REVIEW_CLAIM_MINUTES = 30
+    case = PredictionFactory().scan
+    services.claim(case.pk, RadiologistFactory(), now=timezone.now() - timedelta(minutes=40))
+
+    work = worklist(radiologist, claim="unclaimed")
+
+    assert case_ids(work) == [case.pk]
+    assert work.cases[0].review_claim_holder() is None
+
+
+def test_an_unknown_filter_value_shows_everything(radiologist):
+    PredictionFactory()
+
+    work = worklist(radiologist, reason="nonsense", claim="nonsense")
+
+    assert len(work.cases) == 1
+    assert (work.reason, work.claim) == ("", "")
+
+
+def test_the_page_shows_each_case_with_its_reading_and_a_claim_button(client, radiologist):
+    case = PredictionFactory(probability=0.82, model_version="v-list").scan
+    client.force_login(radiologist)
+
+    page = client.get(WORKLIST_URL).content.decode()
+
+    assert case.owner.email in page
+    assert "82%" in page
+    assert "v-list" in page
+    assert "Pneumonia suspected" in page
+    assert reverse("reviews:claim", args=[case.pk]) in page
+
+
+def test_the_page_shows_who_holds_a_case_instead_of_a_claim_button(client, radiologist):
+    case = PredictionFactory().scan
+    colleague = RadiologistFactory()
+    services.claim(case.pk, colleague)
+    client.force_login(radiologist)
+
+    page = client.get(WORKLIST_URL).content.decode()
+
+    assert colleague.email in page
+    assert reverse("reviews:claim", args=[case.pk]) not in page
+
+
+def test_the_page_needs_the_same_queries_for_two_cases_or_twenty(client, radiologist):
+    client.force_login(radiologist)
+    PredictionFactory.create_batch(2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(WORKLIST_URL)
+    PredictionFactory.create_batch(18)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(WORKLIST_URL)
+
+    assert len(response.context["page"]) == 20
+    assert len(many) == len(few)
+
+
+def test_claiming_from_the_worklist_opens_the_case(client, radiologist):
+    case = PredictionFactory().scan
+    client.force_login(radiologist)
+
+    response = client.post(reverse("reviews:claim", args=[case.pk]))
+
+    assert response["Location"] == reverse("reviews:case", args=[case.pk])
+    case.refresh_from_db()
+    assert case.review_claimed_by == radiologist
+
+
+def test_claiming_a_case_someone_holds_goes_back_to_the_worklist_with_a_reason(client, radiologist):
+    case = PredictionFactory().scan
+    services.claim(case.pk, RadiologistFactory())
+    client.force_login(radiologist)
+
+    response = client.post(reverse("reviews:claim", args=[case.pk]), follow=True)
+
+    assert response.redirect_chain[-1][0] == WORKLIST_URL
+    assert "being reviewed by another radiologist" in response.content.decode()
