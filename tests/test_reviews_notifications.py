@@ -1,0 +1,97 @@
+"""Emails: the result is ready (called by the worker), a review is done; after commit, by preference, once."""
+
+import pytest
+from django.core import mail
+
+from reviews import services
+from reviews.notifications import notify_result_ready
+from tests.factories import PredictionFactory, RadiologistFactory, UserFactory, private_media  # noqa: F401
+
+
+@pytest.fixture
+def scan(db):
+    return PredictionFactory(probability=0.82).scan
+
+
+def sign_review(scan, **fields):
+    radiologist = RadiologistFactory()
+    services.claim(scan.pk, radiologist)
+    return services.submit_review(scan, radiologist, finding="pneumonia", patient_note="See your doctor.", **fields)
+
+
+def test_the_patient_is_emailed_once_the_result_is_ready(scan, settings, django_capture_on_commit_callbacks):
+    settings.PORTAL_URL = "https://screening.example.org"
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_result_ready(scan)
+
+    (message,) = mail.outbox
+    assert message.to == [scan.owner.email]
+    assert "ready" in message.subject
+    assert f"https://screening.example.org/scans/{scan.pk}/" in message.body
+
+
+def test_the_email_says_nothing_of_the_result_itself(scan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_result_ready(scan)
+
+    body = mail.outbox[0].body.lower()
+    assert "82" not in body
+    assert "pneumonia" not in body
+
+
+def test_nothing_is_sent_before_the_transaction_commits(scan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify_result_ready(scan)
+
+    assert mail.outbox == []
+    assert len(callbacks) == 1
+
+
+def test_a_redelivered_task_does_not_email_twice(scan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = notify_result_ready(scan)
+        second = notify_result_ready(scan)
+
+    assert (first, second) == (True, False)
+    assert len(mail.outbox) == 1
+
+
+def test_patients_who_turned_email_off_get_none(db, django_capture_on_commit_callbacks):
+    scan = PredictionFactory(scan__owner=UserFactory(notify_by_email=False)).scan
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_result_ready(scan)
+        sign_review(scan)
+
+    assert mail.outbox == []
+
+
+def test_sites_that_hold_results_send_no_result_email(scan, settings, django_capture_on_commit_callbacks):
+    settings.HOLD_AI_RESULTS_UNTIL_REVIEW = True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_result_ready(scan)
+
+    assert mail.outbox == []
+
+
+def test_the_patient_is_emailed_when_the_review_is_signed(scan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_review(scan, internal_note="Secret clinical shorthand")
+
+    (message,) = mail.outbox
+    assert message.to == [scan.owner.email]
+    assert "radiologist has reviewed" in message.subject
+    assert f"/scans/{scan.pk}/" in message.body
+    assert "Secret clinical shorthand" not in message.body
+    assert "See your doctor" not in message.body
+
+
+def test_no_review_email_when_the_review_could_not_be_saved(scan, django_capture_on_commit_callbacks):
+    radiologist, colleague = RadiologistFactory.create_batch(2)
+    services.claim(scan.pk, colleague)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.ClaimNotHeld):
+        services.submit_review(scan, radiologist, finding="pneumonia")
+
+    assert mail.outbox == []
