@@ -99,7 +99,8 @@ def calibration(bins: int = CALIBRATION_BINS) -> list[CalibrationBin]:
     """Probability in equal bins against the share radiologists confirmed as pneumonia; empty bins left out."""
     decided = _reviews_of_readings().filter(finding__in=[PNEUMONIA, NO_PNEUMONIA])
     rows = (
-        decided.annotate(bin=Least(Floor(F("prediction__probability") * bins), Value(bins - 1)))
+        # Least(): a probability of exactly 1 belongs in the top bin, not in one of its own.
+        decided.annotate(bin=Least(Floor(F("prediction__probability") * float(bins)), Value(bins - 1.0)))
         .values("bin")
         .annotate(
             cases=Count("pk"),

@@ -1,4 +1,5 @@
-"""Who may open which scan: patients only their own (404 otherwise), anonymous visitors nothing."""
+"""Who may open which scan: patients only their own (404 otherwise), radiologists the cases waiting for
+review, anonymous visitors nothing. tests/test_access_matrix.py has every URL for every role."""
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,7 @@ SCAN_ENDPOINTS = ["detail", "image", "heatmap", "status", "delete"]
 
 @pytest.fixture
 def someone_elses_scan(db):
-    return PredictionFactory().scan
+    return PredictionFactory().scan  # pneumonia suspected: waiting for a radiologist
 
 
 @pytest.mark.parametrize("endpoint", SCAN_ENDPOINTS)
@@ -50,7 +51,7 @@ def test_a_patient_cannot_delete_another_patients_scan(client, someone_elses_sca
 
 
 @pytest.mark.parametrize("endpoint", ["detail", "image", "heatmap", "status"])
-def test_a_radiologist_may_read_a_patients_scan(client, someone_elses_scan, endpoint):
+def test_a_radiologist_may_read_a_scan_waiting_for_review(client, someone_elses_scan, endpoint):
     client.force_login(RadiologistFactory())
 
     response = client.get(reverse(f"scans:{endpoint}", args=[someone_elses_scan.pk]))
@@ -65,3 +66,13 @@ def test_a_radiologist_may_not_delete_a_patients_scan(client, someone_elses_scan
 
     assert response.status_code == 404
     someone_elses_scan.refresh_from_db()  # still there
+
+
+@pytest.mark.parametrize("endpoint", ["detail", "image", "heatmap", "status"])
+def test_a_radiologist_gets_404_for_a_scan_nobody_asked_them_to_review(client, db, endpoint):
+    cleared = PredictionFactory(normal=True).scan
+    client.force_login(RadiologistFactory())
+
+    response = client.get(reverse(f"scans:{endpoint}", args=[cleared.pk]))
+
+    assert response.status_code == 404

@@ -1,0 +1,185 @@
+"""Every URL of the portal for every role, with the status each must get.
+
+What a user may not see is a 404 (it must not even be known to exist); a page that needs a login sends
+anonymous visitors to log in; staff pages send non-staff to the admin's login and answer staff
+without the permission with the admin's 403. The world: patient A owns three X-rays, one the model
+cleared ("cleared"), one it flagged and nobody has reviewed yet ("flagged"), one `radiologist`
+reviewed ("reviewed"). Patient B owns nothing of it.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from reviews.worklist import worklist
+from tests.factories import (  # noqa: F401
+    PredictionFactory,
+    RadiologistFactory,
+    ReviewFactory,
+    UserFactory,
+    private_media,
+)
+
+ROLES = (
+    "anonymous",
+    "patient_a",
+    "patient_b",
+    "radiologist",
+    "other_radiologist",
+    "staff_without_permissions",
+    "admin",
+)
+
+# method, URL name, the scan it is about (or none), then the status for each role in ROLES' order.
+MATRIX = """
+GET   home                               -         200 302 302 302 302 302 302
+GET   about_model                        -         200 200 200 200 200 200 200
+GET   scans:history                      -         302 200 200 200 200 200 200
+GET   scans:upload                       -         302 200 200 200 200 200 200
+GET   accounts:preferences               -         302 200 200 200 200 200 200
+GET   scans:detail                       cleared   302 200 404 404 404 404 200
+GET   scans:status                       cleared   302 200 404 404 404 404 200
+GET   scans:image                        cleared   302 200 404 404 404 404 200
+GET   scans:heatmap                      cleared   302 200 404 404 404 404 200
+GET   scans:compare                      cleared   302 200 404 404 404 404 200
+GET   scans:detail                       flagged   302 200 404 200 200 404 200
+GET   scans:status                       flagged   302 200 404 200 200 404 200
+GET   scans:image                        flagged   302 200 404 200 200 404 200
+GET   scans:heatmap                      flagged   302 200 404 200 200 404 200
+GET   scans:compare                      flagged   302 200 404 200 200 404 200
+GET   scans:detail                       reviewed  302 200 404 200 404 404 200
+GET   scans:status                       reviewed  302 200 404 200 404 404 200
+GET   scans:image                        reviewed  302 200 404 200 404 404 200
+GET   scans:heatmap                      reviewed  302 200 404 200 404 404 200
+GET   scans:compare                      reviewed  302 200 404 200 404 404 200
+GET   scans:delete                       cleared   302 200 404 404 404 404 404
+POST  scans:delete                       flagged   302 302 404 404 404 404 404
+POST  scans:request_review               cleared   302 302 404 404 404 404 404
+GET   reviews:worklist                   -         302 404 404 200 200 404 404
+GET   reviews:case                       cleared   302 404 404 404 404 404 404
+GET   reviews:case                       flagged   302 404 404 200 200 404 404
+GET   reviews:case                       reviewed  302 404 404 200 404 404 404
+POST  reviews:case                       flagged   302 404 404 200 200 404 404
+POST  reviews:claim                      cleared   302 404 404 404 404 404 404
+POST  reviews:claim                      flagged   302 404 404 302 302 404 404
+POST  reviews:release                    flagged   302 404 404 302 302 404 404
+GET   staff:monitoring                   -         302 302 302 302 302 403 200
+GET   admin:index                        -         302 302 302 302 302 200 200
+GET   admin:accounts_user_changelist     -         302 302 302 302 302 403 200
+GET   admin:scans_scan_changelist        -         302 302 302 302 302 403 200
+GET   admin:scans_scan_change            cleared   302 302 302 302 302 403 200
+GET   admin:scans_prediction_changelist  -         302 302 302 302 302 403 200
+GET   admin:reviews_review_changelist    -         302 302 302 302 302 403 200
+GET   admin:audit_auditevent_changelist  -         302 302 302 302 302 403 200
+"""
+
+
+def _cells():
+    for line in MATRIX.strip().splitlines():
+        method, url_name, scan, *statuses = line.split()
+        assert len(statuses) == len(ROLES), line
+        for role, status in zip(ROLES, statuses, strict=True):
+            yield pytest.param(method, url_name, scan, role, int(status), id=f"{method} {url_name} {scan} {role}")
+
+
+CELLS = list(_cells())
+
+
+@pytest.fixture
+def world(db):
+    patient_a, patient_b = UserFactory.create_batch(2)
+    radiologist = RadiologistFactory()
+    cleared = PredictionFactory(normal=True, scan__owner=patient_a).scan
+    flagged = PredictionFactory(scan__owner=patient_a, scan__created_at=cleared.created_at + timedelta(days=1)).scan
+    reviewed = ReviewFactory(radiologist=radiologist, prediction__scan__owner=patient_a).scan
+    users = {
+        "anonymous": None,
+        "patient_a": patient_a,
+        "patient_b": patient_b,
+        "radiologist": radiologist,
+        "other_radiologist": RadiologistFactory(),
+        "staff_without_permissions": UserFactory(is_staff=True),
+        "admin": UserFactory(is_staff=True, is_superuser=True, role=User.Role.ADMIN),
+    }
+    return {"users": users, "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed}}
+
+
+@pytest.mark.parametrize(("method", "url_name", "scan", "role", "expected"), CELLS)
+def test_each_role_gets_the_expected_status(client, world, method, url_name, scan, role, expected):
+    if world["users"][role] is not None:
+        client.force_login(world["users"][role])
+    args = [world["scans"][scan].pk] if scan != "-" else []
+
+    response = client.generic(method, reverse(url_name, args=args))
+
+    assert response.status_code == expected
+    if role == "anonymous" and expected == 302:
+        assert "login" in response["Location"]
+
+
+def test_the_matrix_covers_every_named_url_of_the_portal():
+    from django.urls import get_resolver
+
+    names = {line.split()[1] for line in MATRIX.strip().splitlines()}
+    portal_names = set()
+    for namespace in ("scans", "reviews", "staff", "accounts"):
+        resolver = get_resolver().namespace_dict[namespace][1]
+        portal_names |= {f"{namespace}:{name}" for name in resolver.reverse_dict if isinstance(name, str)}
+
+    assert portal_names - names == set()
+
+
+# --- List pages: no rows the user may not see -------------------------------------------------------
+
+
+def test_a_patients_history_lists_none_of_another_patients_xrays(client, world):
+    client.force_login(world["users"]["patient_b"])
+
+    page = client.get(reverse("scans:history")).content.decode()
+
+    for scan in world["scans"].values():
+        assert scan.original_filename not in page
+        assert scan.get_absolute_url() not in page
+
+
+def test_a_radiologists_history_lists_only_their_own_xrays(client, world):
+    client.force_login(world["users"]["radiologist"])
+
+    page = client.get(reverse("scans:history")).content.decode()
+
+    for scan in world["scans"].values():
+        assert scan.original_filename not in page
+
+
+@pytest.mark.parametrize("role", ["radiologist", "other_radiologist"])
+def test_the_worklist_lists_only_cases_waiting_for_review(client, world, role):
+    client.force_login(world["users"][role])
+
+    page = client.get(reverse("reviews:worklist")).content.decode()
+
+    assert reverse("reviews:case", args=[world["scans"]["flagged"].pk]) in page
+    assert reverse("reviews:case", args=[world["scans"]["cleared"].pk]) not in page
+    assert reverse("reviews:case", args=[world["scans"]["reviewed"].pk]) not in page
+    assert [case.pk for case in worklist(world["users"][role]).cases] == [world["scans"]["flagged"].pk]
+
+
+def test_compare_never_pairs_an_xray_the_user_may_not_see(client, world):
+    client.force_login(world["users"]["other_radiologist"])
+
+    page = client.get(reverse("scans:compare", args=[world["scans"]["flagged"].pk])).content.decode()
+
+    assert reverse("scans:image", args=[world["scans"]["cleared"].pk]) not in page
+    assert "no earlier X-ray" in page
+
+
+def test_staff_with_the_scans_permission_see_every_scan(client, world):
+    from django.contrib.auth.models import Permission
+
+    staff = world["users"]["staff_without_permissions"]
+    staff.user_permissions.add(Permission.objects.get(codename="view_scan"))
+    client.force_login(staff)
+
+    assert client.get(reverse("scans:detail", args=[world["scans"]["cleared"].pk])).status_code == 200
+    assert client.get(reverse("admin:scans_scan_changelist")).status_code == 200
