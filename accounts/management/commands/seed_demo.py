@@ -1,10 +1,17 @@
 """Create demo accounts for trying the portal locally (refused under production settings)."""
 
+import io
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.models import User
+from scans.models import Prediction, Scan
 
 DEMO_USERS = (
     ("patient@example.com", User.Role.PATIENT),
@@ -12,6 +19,13 @@ DEMO_USERS = (
     ("radiologist@example.com", User.Role.RADIOLOGIST),
     ("admin@example.com", User.Role.ADMIN),
 )
+# (owner, file name, probability, label, indeterminate): what the radiologist's worklist starts with.
+DEMO_READINGS = (
+    ("patient@example.com", "demo-suspected.png", 0.91, Prediction.Label.PNEUMONIA, False),
+    ("patient@example.com", "demo-uncertain.png", 0.34, Prediction.Label.NORMAL, True),
+    ("patient2@example.com", "demo-cleared.png", 0.06, Prediction.Label.NORMAL, False),
+)
+DEMO_MODEL_VERSION = "demo-readings"
 
 
 class Command(BaseCommand):
@@ -19,8 +33,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", required=True, help="password for every demo account")
+        parser.add_argument(
+            "--with-scans",
+            action="store_true",
+            help="also give the demo patients X-rays with readings, so the radiologist's worklist has cases",
+        )
 
-    def handle(self, *args, password, **options):
+    def handle(self, *args, password, with_scans=False, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_demo creates accounts with a known password; it refuses to run in production.")
         for email, role in DEMO_USERS:
@@ -29,7 +48,42 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = role == User.Role.ADMIN
             user.set_password(password)
             user.save()
-            EmailAddress.objects.update_or_create(
-                user=user, email=email, defaults={"verified": True, "primary": True}
-            )
+            EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             self.stdout.write(f"{'created' if created else 'updated'} {role:<12} {email}")
+        if with_scans:
+            for reading in DEMO_READINGS:
+                self.seed_scan(*reading)
+
+    def seed_scan(self, email, filename, probability, label, indeterminate):
+        owner = User.objects.get(email=email)
+        if Scan.objects.filter(owner=owner, original_filename=filename).exists():
+            self.stdout.write(f"kept        {filename} for {email}")
+            return
+        png = demo_xray_png()
+        now = timezone.now()
+        with transaction.atomic():
+            scan = Scan(
+                owner=owner, original_filename=filename, source_format="PNG", width=512, height=512,
+                size_bytes=len(png), sha256="", status=Scan.Status.DONE, queued_at=now, started_at=now, finished_at=now,
+            )  # fmt: skip
+            scan.image.save("scan.png", ContentFile(png), save=False)
+            scan.save()
+            Prediction.objects.create(
+                scan=scan, model_version=DEMO_MODEL_VERSION, probability=probability, label=label,
+                needs_review=indeterminate or label == Prediction.Label.PNEUMONIA, indeterminate=indeterminate,
+                inference_ms=0, queue_ms=0,
+            )  # fmt: skip
+        self.stdout.write(f"created     {filename} for {email} ({probability:.0%})")
+
+
+def demo_xray_png(size: int = 512) -> bytes:
+    """A grey chest-like picture (two dark lungs in a lighter body): not a real X-ray, and not read by the model."""
+    image = Image.new("L", (size, size), color=20)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((size * 0.08, size * 0.05, size * 0.92, size * 1.1), fill=170)
+    for left in (0.17, 0.55):
+        draw.ellipse((size * left, size * 0.18, size * (left + 0.28), size * 0.85), fill=60)
+    draw.rectangle((size * 0.47, size * 0.05, size * 0.53, size), fill=210)  # spine
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(size / 60)).save(buffer, "PNG")
+    return buffer.getvalue()
