@@ -83,6 +83,7 @@ def detail(request, pk: int):
         "review": scan.latest_review,
         "ai_held": ai_held and scan.status == Scan.Status.DONE,
         "previous": previous_scan(request.user, scan),
+        "awaiting_review": Scan.objects.awaiting_review().filter(pk=scan.pk).exists(),
     }
     return render(request, "scans/detail.html", context)
 

@@ -82,6 +82,7 @@ def test_the_decision_form_is_shown_only_to_the_radiologist_holding_the_case(cli
     assert "Sign the review" in held
     for finding in ("Pneumonia", "No pneumonia", "Inconclusive \u2014 repeat imaging advised"):
         assert finding in held
+    assert 'name="finding" value=""' not in held  # a finding is chosen, never defaulted
 
 
 def test_the_patients_earlier_xrays_are_shown_with_their_results_once_the_case_is_held(client, radiologist, case):

@@ -33,6 +33,24 @@ def test_a_finished_scan_offers_to_ask_for_a_review(client, db):
     assert reverse("scans:request_review", args=[scan.pk]) in page
 
 
+def test_a_flagged_scan_says_it_is_on_the_worklist_instead_of_offering_to_ask(client, db):
+    scan = PredictionFactory().scan
+
+    page = detail_page(client, scan)
+
+    assert "on the radiologists' worklist" in page
+    assert ASK not in page
+
+
+def test_after_review_the_model_no_longer_calls_for_one(client, db):
+    review = ReviewFactory()
+
+    page = detail_page(client, review.scan)
+
+    assert "Reviewed by a radiologist" in page
+    assert "Needs radiologist review" not in page
+
+
 def test_asking_puts_the_scan_on_the_worklist(client, db):
     scan = PredictionFactory(normal=True).scan
     client.force_login(scan.owner)
