@@ -37,11 +37,13 @@ def notify_result_ready(scan: Scan) -> bool:
     owner = scan.owner
     if not first_time or not owner.notify_by_email:
         return False
-    subject = "The reading of your X-ray is ready"
-    body = (
-        f"The computer reading of the X-ray you uploaded on {scan.created_at:%d %B %Y} is ready. "
-        f"Log in to see it: {_link(scan.get_absolute_url())}"
-    )
+    if scan.status == Scan.Status.DONE:
+        subject = "The reading of your X-ray is ready"
+        news = "The computer reading of the X-ray you uploaded on {date} is ready."
+    else:
+        subject = "We could not read your X-ray"
+        news = "We could not read the X-ray you uploaded on {date}; the page says why and what you can do."
+    body = f"{news.format(date=f'{scan.created_at:%d %B %Y}')} Log in to see it: {_link(scan.get_absolute_url())}"
     _send_after_commit(owner.email, subject, body)
     return True
 

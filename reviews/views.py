@@ -52,6 +52,8 @@ def case(request, pk: int):
         return redirect("reviews:worklist")
     if request.method == "GET":
         record(request, Action.VIEWED, scan, detail="review page")
+        if scan.latest_review is not None:
+            record(request, Action.VIEWED, scan.latest_review, detail="review page")
     return render(request, "reviews/case.html", _case_context(request.user, scan, form))
 
 

@@ -73,6 +73,8 @@ def history(request):
 def detail(request, pk: int):
     scan = get_scan_for(request, pk)
     record(request, Action.VIEWED, scan)
+    if scan.latest_review is not None:
+        record(request, Action.VIEWED, scan.latest_review)
     ai_held = not scan.shows_ai_result_to(request.user)
     prediction = None if ai_held else scan.latest_prediction
     band = model_card.review_band(model_card.read_manifest(), prediction.model_version) if prediction else None

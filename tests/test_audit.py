@@ -183,3 +183,13 @@ class TestAdmin:
 
         event = AuditEvent.objects.get(action="viewed")
         assert (event.actor, event.scan_id, event.detail) == (admin_user, scan.pk, "admin")
+
+
+def test_the_patient_reading_a_review_is_recorded(client, db):
+    review = ReviewFactory()
+    client.force_login(review.scan.owner)
+
+    get(client, "scans:detail", review.scan.pk)
+
+    event = only_event(action="viewed", object_type="review")
+    assert (event.actor, event.object_id, event.scan_id) == (review.scan.owner, review.pk, review.scan.pk)

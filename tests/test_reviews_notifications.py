@@ -5,7 +5,8 @@ from django.core import mail
 
 from reviews import services
 from reviews.notifications import notify_result_ready
-from tests.factories import PredictionFactory, RadiologistFactory, UserFactory, private_media  # noqa: F401
+from scans.models import Scan
+from tests.factories import PredictionFactory, RadiologistFactory, ScanFactory, UserFactory, private_media  # noqa: F401
 
 
 @pytest.fixture
@@ -95,3 +96,13 @@ def test_no_review_email_when_the_review_could_not_be_saved(scan, django_capture
         services.submit_review(scan, radiologist, finding="pneumonia")
 
     assert mail.outbox == []
+
+
+def test_a_scan_that_could_not_be_read_gets_an_email_that_says_so(db, django_capture_on_commit_callbacks):
+    scan = ScanFactory(status=Scan.Status.REJECTED, status_reason="This looks like a photograph.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_result_ready(scan)
+
+    assert mail.outbox[0].subject.endswith("We could not read your X-ray")
+    assert "could not read" in mail.outbox[0].body
