@@ -9,9 +9,7 @@ from PIL import Image
 
 OVERLAY_LONGEST_SIDE = 512
 # Control points of a blue -> cyan -> yellow -> red ramp, like the "jet" maps radiologists know.
-_RAMP = np.array(
-    [[0.0, 0, 0, 255], [0.35, 0, 200, 255], [0.6, 255, 230, 0], [1.0, 230, 0, 0]], dtype=np.float32
-)
+_RAMP = np.array([[0.0, 0, 0, 255], [0.35, 0, 200, 255], [0.6, 255, 230, 0], [1.0, 230, 0, 0]], dtype=np.float32)
 
 
 def colourise(heatmap: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from datetime import timedelta
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
+from reviews.notifications import notify_result_ready
 from scans.models import Prediction, Scan
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,8 @@ def claim(scan_id: int, task_id: str) -> Scan | None:
     claimable = Q(status=Scan.Status.QUEUED) | Q(
         Q(claimed_by=task_id) | Q(started_at__lt=abandoned_before), status=Scan.Status.PROCESSING
     )
-    updated = (
-        Scan.objects.filter(claimable, pk=scan_id)
-        .update(status=Scan.Status.PROCESSING, claimed_by=task_id, started_at=now, attempts=F("attempts") + 1)
+    updated = Scan.objects.filter(claimable, pk=scan_id).update(
+        status=Scan.Status.PROCESSING, claimed_by=task_id, started_at=now, attempts=F("attempts") + 1
     )
     return Scan.objects.filter(pk=scan_id).first() if updated else None
 
@@ -66,8 +65,9 @@ def process_scan(scan_id: int, task_id: str) -> str:
 
 
 def _is_transient(error: Exception) -> bool:
-    from inference.celery_task import TRANSIENT_ERRORS
     from celery.exceptions import SoftTimeLimitExceeded
+
+    from inference.celery_task import TRANSIENT_ERRORS
 
     return isinstance(error, TRANSIENT_ERRORS + (SoftTimeLimitExceeded,))
 
@@ -107,10 +107,12 @@ def predict_and_save(scan: Scan) -> str:
 
 
 def finish(scan: Scan, status: str, reason: str = "") -> None:
+    """Record the outcome and tell the patient (by email, once, after the commit) if they asked to be."""
     Scan.objects.filter(pk=scan.pk).update(
         status=status, status_reason=reason, finished_at=timezone.now(), claimed_by=""
     )
     scan.status, scan.status_reason = status, reason
+    notify_result_ready(scan)
 
 
 def requeue_stuck_scans(now=None) -> int:

@@ -60,6 +60,6 @@ def choose_operating_points(labels_sets: list[np.ndarray], probability_sets: lis
     threshold = highest_threshold_keeping(labels_sets[-1], probability_sets[-1], SENSITIVITY_TARGET)
     review_from = min(
         highest_threshold_keeping(labels, probabilities, SCREENING_SENSITIVITY)
-        for labels, probabilities in zip(labels_sets, probability_sets)
+        for labels, probabilities in zip(labels_sets, probability_sets, strict=True)
     )
     return {"threshold": threshold, "review_band": [min(review_from, threshold), threshold]}

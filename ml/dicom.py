@@ -43,9 +43,7 @@ def _refuse_what_is_not_a_chest_radiograph(dataset) -> None:
         )
     body_part = str(dataset.get("BodyPartExamined", "")).upper().strip()
     if body_part not in CHEST_BODY_PARTS:
-        raise UnreadableImage(
-            f"This DICOM file shows the {body_part.lower()}, not the chest. Upload a chest X-ray."
-        )
+        raise UnreadableImage(f"This DICOM file shows the {body_part.lower()}, not the chest. Upload a chest X-ray.")
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
         raise UnreadableImage("This DICOM file holds several frames. Upload a single chest X-ray image.")
     if "PixelData" not in dataset:

@@ -71,18 +71,31 @@ def plot_all(labels, probabilities, threshold, confusion, out_dir: Path) -> None
     which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, len(edges) - 2)
     filled = [i for i in range(len(edges) - 1) if (which == i).any()]
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    axes.plot([probabilities[which == i].mean() for i in filled], [labels[which == i].mean() for i in filled], marker="o")
+    axes.plot(
+        [probabilities[which == i].mean() for i in filled], [labels[which == i].mean() for i in filled], marker="o"
+    )
     axes.set(xlabel="predicted probability", ylabel="observed share with pneumonia", title="Reliability")
     _save(figure, out_dir / "reliability.png")
 
     figure, axes = plt.subplots(figsize=(4.5, 4))
-    matrix = np.array([[confusion["true_negative"], confusion["false_positive"]],
-                       [confusion["false_negative"], confusion["true_positive"]]])
+    matrix = np.array(
+        [
+            [confusion["true_negative"], confusion["false_positive"]],
+            [confusion["false_negative"], confusion["true_positive"]],
+        ]
+    )
     axes.imshow(matrix, cmap="Blues")
     for (row, column), value in np.ndenumerate(matrix):
         axes.text(column, row, str(value), ha="center", va="center", fontsize=14)
-    axes.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["normal", "pneumonia"], yticklabels=["normal", "pneumonia"],
-             xlabel="model", ylabel="truth", title=f"Confusion at threshold {threshold:.2f}")
+    axes.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["normal", "pneumonia"],
+        yticklabels=["normal", "pneumonia"],
+        xlabel="model",
+        ylabel="truth",
+        title=f"Confusion at threshold {threshold:.2f}",
+    )
     _save(figure, out_dir / "confusion.png")
 
 

@@ -66,11 +66,14 @@ def serving_model(checkpoints: list[Path]):
     for index, member in enumerate(members):
         member.name = f"member{index}"
         outputs.append(member(image))
-    return keras.Model(image, {
-        "logit": keras.layers.Average(name="logit")([o["logit"] for o in outputs]),
-        "cam": keras.layers.Average(name="cam")([o["cam"] for o in outputs]),
-        "embedding": keras.layers.Concatenate(name="embedding")([o["embedding"] for o in outputs]),
-    })
+    return keras.Model(
+        image,
+        {
+            "logit": keras.layers.Average(name="logit")([o["logit"] for o in outputs]),
+            "cam": keras.layers.Average(name="cam")([o["cam"] for o in outputs]),
+            "embedding": keras.layers.Concatenate(name="embedding")([o["embedding"] for o in outputs]),
+        },
+    )
 
 
 def export_litert(checkpoints: list[Path], out_dir: Path) -> Path:
@@ -79,8 +82,11 @@ def export_litert(checkpoints: list[Path], out_dir: Path) -> Path:
 
     target = out_dir / constants.SERVING_MODEL_NAME
     serving_model(checkpoints).export(
-        str(target), format="litert", verbose=False,
-        optimizations=[tf.lite.Optimize.DEFAULT], target_spec={"supported_types": [tf.float16]},
+        str(target),
+        format="litert",
+        verbose=False,
+        optimizations=[tf.lite.Optimize.DEFAULT],
+        target_spec={"supported_types": [tf.float16]},
     )
     return target
 
@@ -121,7 +127,9 @@ def gate_report(predictor: Predictor, validation_paths: list[Path]) -> dict:
         "constructed_set": {
             "images": len(items),
             "rejected": float(np.mean([r for v in by_category.values() for r in v])),
-            "rejected_by_category": {k: {"images": len(v), "rejected": float(np.mean(v))} for k, v in by_category.items()},
+            "rejected_by_category": {
+                k: {"images": len(v), "rejected": float(np.mean(v))} for k, v in by_category.items()
+            },
         },
         "genuine_validation_xrays_rejected": float(np.mean(genuine)),
         "genuine_validation_xrays": len(genuine),
@@ -137,7 +145,12 @@ def latency_ms(predictor: Predictor, path: Path, repeats: int = 200) -> dict:
         started = time.perf_counter()
         predictor.predict(data)
         times.append((time.perf_counter() - started) * 1000)
-    return {"p50": float(np.median(times)), "p95": float(np.quantile(times, 0.95)), "image": "224x224 JPEG", "threads": 1}
+    return {
+        "p50": float(np.median(times)),
+        "p95": float(np.quantile(times, 0.95)),
+        "image": "224x224 JPEG",
+        "threads": 1,
+    }
 
 
 def build_artifacts(
@@ -177,8 +190,11 @@ def build_artifacts(
     rules = fit_image_rules(train_grey)
     fitted = gate.fit(train_out["embedding"], validation_out["embedding"], constants.GATE_FALSE_REJECTION)
     gate.GateParameters(
-        fitted.mean, fitted.precision, fitted.max_distance,
-        min_contrast=rules["min_contrast"], max_flat_fraction=rules["max_flat_fraction"],
+        fitted.mean,
+        fitted.precision,
+        fitted.max_distance,
+        min_contrast=rules["min_contrast"],
+        max_flat_fraction=rules["max_flat_fraction"],
     ).save(out_dir / GATE_NAME)
 
     logits = {"validation": validation_out["logit"].ravel(), "hard": hard_out["logit"].ravel()}
@@ -189,9 +205,13 @@ def build_artifacts(
     points = calibration.choose_operating_points(
         [validation_labels, hard_labels], [probabilities["validation"], probabilities["hard"]]
     )
-    manifest["calibration"] = {"temperature": temperature, "bias": bias, **points,
-                               "sensitivity_target": calibration.SENSITIVITY_TARGET,
-                               "screening_sensitivity": constants.SCREENING_SENSITIVITY}
+    manifest["calibration"] = {
+        "temperature": temperature,
+        "bias": bias,
+        **points,
+        "sensitivity_target": calibration.SENSITIVITY_TARGET,
+        "screening_sensitivity": constants.SCREENING_SENSITIVITY,
+    }
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
     predictor = Predictor.load(out_dir)
 
@@ -200,28 +220,38 @@ def build_artifacts(
     served_probabilities = np.array([r.probability if not r.rejected else np.nan for r in served])
     kept = ~np.isnan(served_probabilities)
     runs = training_runs(checkpoints)
-    manifest.update({
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "serving_sha256": sha256(serving_path),
-        "checkpoints": {c.name: sha256(c) for c in checkpoints},
-        "ensemble_members": len(checkpoints),
-        "input": {"size": [constants.IMAGE_SIZE, constants.IMAGE_SIZE, 1],
-                  "preprocessing": "grey, squashed (not cropped), histogram-equalised on 256 levels, [0, 1]"},
-        "gate": {"file": GATE_NAME, "max_distance": fitted.max_distance, **rules,
-                 **gate_report(predictor, validation_paths)},
-        "metrics": {
-            "validation": metrics.summary(validation_labels[kept], served_probabilities[kept],
-                                          points["threshold"], points["review_band"][0]),
-            "harder_validation": metrics.summary(hard_labels, probabilities["hard"], points["threshold"],
-                                                 points["review_band"][0]),
-        },
-        "latency_ms": latency_ms(predictor, validation_paths[0]),
-        "data": TRAINING_DATA,
-        "split": runs[0].get("split"),
-        "training": [{k: v for k, v in run.items() if k != "split"} for run in runs],
-        "training_command": TRAINING_COMMAND,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-    })
+    manifest.update(
+        {
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "serving_sha256": sha256(serving_path),
+            "checkpoints": {c.name: sha256(c) for c in checkpoints},
+            "ensemble_members": len(checkpoints),
+            "input": {
+                "size": [constants.IMAGE_SIZE, constants.IMAGE_SIZE, 1],
+                "preprocessing": "grey, squashed (not cropped), histogram-equalised on 256 levels, [0, 1]",
+            },
+            "gate": {
+                "file": GATE_NAME,
+                "max_distance": fitted.max_distance,
+                **rules,
+                **gate_report(predictor, validation_paths),
+            },
+            "metrics": {
+                "validation": metrics.summary(
+                    validation_labels[kept], served_probabilities[kept], points["threshold"], points["review_band"][0]
+                ),
+                "harder_validation": metrics.summary(
+                    hard_labels, probabilities["hard"], points["threshold"], points["review_band"][0]
+                ),
+            },
+            "latency_ms": latency_ms(predictor, validation_paths[0]),
+            "data": TRAINING_DATA,
+            "split": runs[0].get("split"),
+            "training": [{k: v for k, v in run.items() if k != "split"} for run in runs],
+            "training_command": TRAINING_COMMAND,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        }
+    )
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("wrote %s", out_dir / constants.MANIFEST_NAME)
     return manifest

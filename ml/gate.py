@@ -18,9 +18,7 @@ COLOUR_PHOTO = (
     "(exported from the X-ray system or viewer), not a photo of it."
 )
 BLANK = "The image is blank or almost uniform. Check that you chose the right file and upload the X-ray again."
-DOCUMENT = (
-    "This looks like a document, screenshot or drawing, not an X-ray. Upload the X-ray image file itself."
-)
+DOCUMENT = "This looks like a document, screenshot or drawing, not an X-ray. Upload the X-ray image file itself."
 NOT_A_CHEST_XRAY = (
     "This does not look like a frontal chest X-ray. This tool only reads front-view chest X-rays; "
     "photographs, other body parts and other kinds of scans (CT, MRI, ultrasound) cannot be read."
@@ -43,13 +41,11 @@ class GateParameters:
             path,
             mean=self.mean.astype(np.float32),
             precision=self.precision.astype(np.float32),
-            scalars=np.array(
-                [self.max_distance, self.max_colourfulness, self.min_contrast, self.max_flat_fraction]
-            ),
+            scalars=np.array([self.max_distance, self.max_colourfulness, self.min_contrast, self.max_flat_fraction]),
         )
 
     @classmethod
-    def load(cls, path) -> "GateParameters":
+    def load(cls, path) -> GateParameters:
         with np.load(path) as stored:
             distance, colour, contrast, flat = stored["scalars"].tolist()
             return cls(stored["mean"], stored["precision"], distance, colour, contrast, flat)
@@ -84,7 +80,9 @@ def embedding_reason(embedding: np.ndarray, parameters: GateParameters) -> str |
     return None
 
 
-def fit(train_embeddings: np.ndarray, validation_embeddings: np.ndarray, false_rejection: float, shrinkage: float = 0.1) -> GateParameters:
+def fit(
+    train_embeddings: np.ndarray, validation_embeddings: np.ndarray, false_rejection: float, shrinkage: float = 0.1
+) -> GateParameters:
     """Gaussian fit on training embeddings; the distance threshold keeps 1 - false_rejection of validation."""
     mean = train_embeddings.mean(axis=0)
     covariance = np.cov(train_embeddings, rowvar=False)

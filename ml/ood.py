@@ -18,10 +18,26 @@ from PIL import Image, ImageDraw, ImageFont
 from ml.constants import SEED
 
 SAMPLE_PHOTOS = {
-    "colour photograph": ["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
-                          "hubble_deep_field.jpg", "color.png", "logo.png"],
-    "grey photograph": ["camera.png", "moon.png", "coins.png", "brick.png", "grass.png", "gravel.png",
-                        "clock_motion.png", "horse.png"],
+    "colour photograph": [
+        "astronaut.png",
+        "coffee.png",
+        "chelsea.png",
+        "rocket.jpg",
+        "motorcycle_left.png",
+        "hubble_deep_field.jpg",
+        "color.png",
+        "logo.png",
+    ],
+    "grey photograph": [
+        "camera.png",
+        "moon.png",
+        "coins.png",
+        "brick.png",
+        "grass.png",
+        "gravel.png",
+        "clock_motion.png",
+        "horse.png",
+    ],
     "other medical image": ["phantom.png", "microaneurysms.png", "retina.jpg", "cell.png", "ihc.png"],
     "document": ["page.png", "text.png"],
 }
@@ -59,7 +75,9 @@ def _variants(image: Image.Image, rng: np.random.Generator, count: int):
         scale = rng.uniform(0.5, 0.9)
         w, h = int(width * scale), int(height * scale)
         left, top = rng.integers(0, width - w + 1), rng.integers(0, height - h + 1)
-        yield image.crop((left, top, left + w, top + h)).resize((int(rng.integers(300, 900)), int(rng.integers(300, 900))))
+        yield image.crop((left, top, left + w, top + h)).resize(
+            (int(rng.integers(300, 900)), int(rng.integers(300, 900)))
+        )
 
 
 def sample_pictures(rng: np.random.Generator, per_image: int = 4):
@@ -74,9 +92,13 @@ def sample_pictures(rng: np.random.Generator, per_image: int = 4):
             image = Image.open(path)
             image = image.convert("RGB") if image.mode not in ("L", "RGB") else image
             for index, variant in enumerate(_variants(image, rng, per_image)):
-                yield OutOfDistributionItem(category, f"{name}#{index}", _encode(np.asarray(variant), "PNG" if index % 2 else "JPEG"))
+                yield OutOfDistributionItem(
+                    category, f"{name}#{index}", _encode(np.asarray(variant), "PNG" if index % 2 else "JPEG")
+                )
             if category == "colour photograph":  # the same photo in grey must be caught without colour
-                yield OutOfDistributionItem("grey photograph", f"{name}#grey", _encode(np.asarray(image.convert("L").resize((600, 500)))))
+                yield OutOfDistributionItem(
+                    "grey photograph", f"{name}#grey", _encode(np.asarray(image.convert("L").resize((600, 500))))
+                )
 
 
 def _font(size: int):
@@ -107,8 +129,11 @@ def screenshot(rng: np.random.Generator) -> np.ndarray:
     draw.rectangle((0, 0, 1280, 60), fill=tuple(int(v) for v in rng.integers(20, 120, 3)))
     for _ in range(int(rng.integers(4, 12))):
         x, y = int(rng.integers(0, 1100)), int(rng.integers(80, 700))
-        draw.rectangle((x, y, x + int(rng.integers(80, 400)), y + int(rng.integers(30, 200))),
-                       fill=tuple(int(v) for v in rng.integers(0, 256, 3)), outline=(0, 0, 0))
+        draw.rectangle(
+            (x, y, x + int(rng.integers(80, 400)), y + int(rng.integers(30, 200))),
+            fill=tuple(int(v) for v in rng.integers(0, 256, 3)),
+            outline=(0, 0, 0),
+        )
         draw.text((x + 8, y + 8), " ".join(rng.choice(WORDS, 3)), fill=(0, 0, 0), font=_font(18))
     array = np.asarray(image)
     return np.asarray(image.convert("L")) if rng.random() < 0.5 else array

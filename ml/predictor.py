@@ -68,7 +68,7 @@ class Predictor:
         self._lock = threading.Lock()  # one interpreter is not safe to invoke from two threads at once
 
     @classmethod
-    def load(cls, path: str | Path | None = None, num_threads: int = 1) -> "Predictor":
+    def load(cls, path: str | Path | None = None, num_threads: int = 1) -> Predictor:
         """Load the artefacts in `path` (a directory or its manifest); default: the shipped model."""
         path = Path(path) if path else ARTIFACTS_DIR
         manifest_path = path / MANIFEST_NAME if path.is_dir() else path

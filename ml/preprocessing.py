@@ -70,9 +70,7 @@ def decode(source: bytes | str | Path) -> DecodedImage:
 def _decode_picture(data: bytes) -> DecodedImage:
     image = _open_picture(data)
     if getattr(image, "n_frames", 1) > 1:
-        raise UnreadableImage(
-            "This image has several frames (an animation). Upload a single still X-ray image."
-        )
+        raise UnreadableImage("This image has several frames (an animation). Upload a single still X-ray image.")
     source_format = image.format or "PNG"  # exif_transpose returns a copy without it
     try:
         image.load()
@@ -156,9 +154,7 @@ def squash(grey: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     """Resize to size x size ignoring aspect ratio, as the training images were made (antialiased)."""
     if grey.shape == (size, size):
         return grey.astype(np.float32)
-    resized = Image.fromarray(grey.astype(np.float32), mode="F").resize(
-        (size, size), Image.Resampling.BILINEAR
-    )
+    resized = Image.fromarray(grey.astype(np.float32), mode="F").resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.float32)
 
 

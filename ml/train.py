@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from ml import constants  # noqa: E402
 from ml.augment import make_augmenter  # noqa: E402
 from ml.data import describe_split, list_examples, load_squashed, split_by_patient  # noqa: E402
-from ml.model import EMBEDDING_LAYER, LOGIT_LAYER, build_model, training_view  # noqa: E402
+from ml.model import build_model, training_view  # noqa: E402
 from ml.preprocessing import equalise  # noqa: E402
 from ml.shift import harder_copies  # noqa: E402
 
@@ -79,11 +79,17 @@ class KeepBestByHardAUC(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = {name: self._auc(*data) for name, data in (("val", self.validation), ("hard_val", self.hard_validation))}
+        scores = {
+            name: self._auc(*data) for name, data in (("val", self.validation), ("hard_val", self.hard_validation))
+        }
         elapsed = time.monotonic() - self.started
         log.info(
             "epoch %d loss %.4f val_auc %.4f hard_val_auc %.4f elapsed %.0fs",
-            epoch + 1, (logs or {}).get("loss", float("nan")), scores["val"], scores["hard_val"], elapsed,
+            epoch + 1,
+            (logs or {}).get("loss", float("nan")),
+            scores["val"],
+            scores["hard_val"],
+            elapsed,
         )
         if scores["hard_val"] > self.best:
             self.best, self.best_epoch = scores["hard_val"], epoch + 1

@@ -126,3 +126,15 @@ def test_heatmap_overlay_has_the_images_aspect_ratio_and_fades_where_cold():
     assert overlay.size == (512, 256) and overlay.mode == "RGBA"
     assert colourise(np.zeros((2, 2)))[..., 3].max() == 0
     assert colourise(np.ones((2, 2)))[..., 3].min() > 200
+
+
+def test_the_patient_is_emailed_once_when_the_reading_is_ready(
+    xray_scan, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.process_scan(xray_scan.pk, task_id="task-1")
+    Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.process_scan(xray_scan.pk, task_id="task-1")  # a redelivery finishing again
+    assert [m.to for m in mailoutbox] == [[xray_scan.owner.email]]
+    assert "ready" in mailoutbox[0].subject

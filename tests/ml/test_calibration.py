@@ -36,12 +36,12 @@ def test_highest_threshold_keeps_the_requested_sensitivity():
 def test_review_band_flags_enough_pneumonia_on_every_validation_set():
     rng = np.random.default_rng(1)
     labels = [rng.integers(0, 2, 500) for _ in range(2)]
-    probabilities = [np.clip(l * 0.6 + rng.random(500) * 0.5, 0, 1) for l in labels]
+    probabilities = [np.clip(truth * 0.6 + rng.random(500) * 0.5, 0, 1) for truth in labels]
     points = calibration.choose_operating_points(labels, probabilities)
     low, high = points["review_band"]
     assert low <= high == points["threshold"]
-    for l, p in zip(labels, probabilities):
-        assert (p[l == 1] >= low).mean() >= 0.99
+    for truth, scores in zip(labels, probabilities, strict=True):
+        assert (scores[truth == 1] >= low).mean() >= 0.99
 
 
 def test_summary_reports_operating_point_and_intervals():

@@ -110,7 +110,9 @@ def test_cli_prints_the_documented_csv(xray_path, tmp_path):
     missing = tmp_path / "missing.png"
     completed = subprocess.run(
         [sys.executable, "-m", "ml.predict", str(xray_path), str(broken), str(missing), "--format", "csv"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     lines = completed.stdout.splitlines()
     assert lines[0] == ",".join(CSV_HEADER)

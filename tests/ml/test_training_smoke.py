@@ -1,7 +1,5 @@
 """The real training, export and serving code path on a few dozen shared images (minutes, not hours)."""
 
-import csv
-import io
 import json
 
 import numpy as np
