@@ -117,6 +117,21 @@ def fit_image_rules(train_grey: np.ndarray) -> dict:
     }
 
 
+def fit_gate(images: dict[str, np.ndarray], outputs: dict[str, dict], rules: dict) -> gate.GateParameters:
+    """Gaussians on the training split; each refusal distance keeps all but GATE_FALSE_REJECTION / 2 of
+    the perturbed validation copies (X-rays as other machines might make them), plus a 5 % margin."""
+    keep = constants.GATE_FALSE_REJECTION / 2
+    layouts = {name: np.stack([gate.layout(image) for image in batch]) for name, batch in images.items()}
+    layout = gate.GaussianScore.fit(layouts["train"], shrinkage=0.5)
+    embedding = gate.GaussianScore.fit(outputs["train"]["embedding"], shrinkage=0.1)
+    return gate.GateParameters(
+        embedding.with_threshold_keeping(outputs["hard"]["embedding"], keep, margin=1.05),
+        layout.with_threshold_keeping(layouts["hard"], keep, margin=1.05),
+        min_contrast=rules["min_contrast"],
+        max_flat_fraction=rules["max_flat_fraction"],
+    )
+
+
 def gate_report(predictor: Predictor, validation_paths: list[Path]) -> dict:
     items = constructed_set()
     by_category: dict[str, list[bool]] = {}
@@ -179,23 +194,24 @@ def build_artifacts(
         "calibration": {"temperature": 1.0, "bias": 0.0, "threshold": 0.5, "review_band": [0.5, 0.5]},
         "gate": {"file": GATE_NAME},
     }
-    gate.GateParameters(np.zeros(1), np.eye(1), np.inf).save(out_dir / GATE_NAME)
+    gate.GateParameters.accepting_everything().save(out_dir / GATE_NAME)
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
     predictor = Predictor.load(out_dir)
 
-    train_out = run_batches(predictor, equalised_batch(train_grey))
+    train_images, hard_images = equalised_batch(train_grey), equalised_batch(hard_grey)
+    train_out = run_batches(predictor, train_images)
     validation_out = run_batches(predictor, equalised_batch(validation_grey))
-    hard_out = run_batches(predictor, equalised_batch(hard_grey))
+    hard_out = run_batches(predictor, hard_images)
 
     rules = fit_image_rules(train_grey)
-    fitted = gate.fit(train_out["embedding"], validation_out["embedding"], constants.GATE_FALSE_REJECTION)
-    gate.GateParameters(
-        fitted.mean,
-        fitted.precision,
-        fitted.max_distance,
-        min_contrast=rules["min_contrast"],
-        max_flat_fraction=rules["max_flat_fraction"],
-    ).save(out_dir / GATE_NAME)
+    fitted_gate = fit_gate({"train": train_images, "hard": hard_images}, {"train": train_out, "hard": hard_out}, rules)
+    fitted_gate.save(out_dir / GATE_NAME)
+    perturbed_rejected = np.mean(
+        [
+            gate.model_reason(x, e, fitted_gate) is not None
+            for x, e in zip(hard_images, hard_out["embedding"], strict=True)
+        ]
+    )
 
     logits = {"validation": validation_out["logit"].ravel(), "hard": hard_out["logit"].ravel()}
     temperature, bias = calibration.fit_temperature(
@@ -232,7 +248,9 @@ def build_artifacts(
             },
             "gate": {
                 "file": GATE_NAME,
-                "max_distance": fitted.max_distance,
+                "max_embedding_distance": fitted_gate.embedding.max_distance,
+                "max_layout_distance": fitted_gate.layout.max_distance,
+                "perturbed_validation_xrays_rejected": float(perturbed_rejected),
                 **rules,
                 **gate_report(predictor, validation_paths),
             },

@@ -93,7 +93,7 @@ class Predictor:
         prepared = time.perf_counter()
         outputs = self.run_model(model_input)
         ran = time.perf_counter()
-        reason = gate.embedding_reason(outputs["embedding"][0], self.gate)
+        reason = gate.model_reason(model_input[0], outputs["embedding"][0], self.gate)
         if reason:
             return Reading(self.version, reason=reason)
         return self.reading_from_logits(
