@@ -118,11 +118,11 @@ def layout(model_input: np.ndarray) -> np.ndarray:
     return np.asarray(image.resize((LAYOUT_SIZE, LAYOUT_SIZE), Image.Resampling.BOX), dtype=np.float32).ravel()
 
 
-def image_reason(decoded: DecodedImage, parameters: GateParameters) -> str | None:
-    """Refusal reason from the pixels alone (no model needed), or None."""
+def image_reason(decoded: DecodedImage, parameters: GateParameters, small: np.ndarray | None = None) -> str | None:
+    """Refusal reason from the pixels alone (no model needed), or None. `small`: the squashed grey image."""
     if decoded.colourfulness > parameters.max_colourfulness:
         return COLOUR_PHOTO
-    small = squash(decoded.grey)
+    small = squash(decoded.grey) if small is None else small
     if float(small.std()) < parameters.min_contrast:
         return BLANK
     if flat_fraction(small) > parameters.max_flat_fraction:

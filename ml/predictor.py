@@ -19,7 +19,7 @@ from PIL import Image
 from ml import gate
 from ml.constants import ARTIFACTS_DIR, IMAGE_SIZE, MANIFEST_NAME
 from ml.errors import UnreadableImage
-from ml.preprocessing import decode, to_model_input
+from ml.preprocessing import decode, equalise, squash
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,11 @@ class Predictor:
             decoded = decode(source)
         except UnreadableImage as error:
             return Reading(self.version, reason=str(error))
-        reason = gate.image_reason(decoded, self.gate)
+        small = squash(decoded.grey)  # once: the gate and the model input both start from it
+        reason = gate.image_reason(decoded, self.gate, small)
         if reason:
             return Reading(self.version, reason=reason)
-        model_input = to_model_input(decoded.grey)[np.newaxis]
+        model_input = equalise(small)[np.newaxis, ..., np.newaxis]
         prepared = time.perf_counter()
         outputs = self.run_model(model_input)
         ran = time.perf_counter()

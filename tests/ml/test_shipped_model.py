@@ -78,9 +78,14 @@ def test_screening_band_flags_pneumonia_and_indeterminate_for_review(predictor):
     assert (negative.label, negative.needs_review) == ("normal", False)
 
 
+@pytest.fixture(scope="module")
+def non_xrays():
+    return constructed_set(generated_per_kind=10)
+
+
 @pytest.mark.parametrize("category", sorted(GENERATORS))
-def test_gate_rejects_generated_non_xrays(predictor, category):
-    items = [item for item in constructed_set(generated_per_kind=10) if item.category == category]
+def test_gate_rejects_generated_non_xrays(predictor, non_xrays, category):
+    items = [item for item in non_xrays if item.category == category]
     rejected = [predictor.predict(item.data).rejected for item in items]
     assert np.mean(rejected) >= 0.9, category
 
