@@ -18,8 +18,20 @@ def scan_image_path(scan: Scan, filename: str) -> str:
     return f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
 
 
+def dicom_path(scan: Scan, filename: str) -> str:
+    return f"dicom/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.dcm"
+
+
 def heatmap_path(prediction: Prediction, filename: str) -> str:
     return f"heatmaps/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
+
+
+DICOM_KEPT_LABELS = {
+    "StudyDescription": "Study description",
+    "ViewPosition": "View position",
+    "Modality": "Modality",
+    "BodyPartExamined": "Body part",
+}
 
 
 def review_claim_cutoff(now=None):
@@ -89,6 +101,12 @@ class Scan(models.Model):
     status_reason = models.TextField(blank=True, help_text="Why the scan failed or was rejected, in plain words.")
     image = models.FileField(upload_to=scan_image_path, max_length=255)
     original_filename = models.CharField(max_length=255)
+    dicom_file = models.FileField(
+        upload_to=dicom_path, max_length=255, blank=True, help_text="The uploaded DICOM, de-identified."
+    )
+    dicom_summary = models.JSONField(
+        null=True, blank=True, help_text="What de-identification kept, removed and replaced (keywords only)."
+    )
     source_format = models.CharField(max_length=16)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -133,6 +151,12 @@ class Scan(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
+
+    @property
+    def dicom_kept(self) -> list[tuple[str, str]]:
+        """What de-identification kept of a DICOM upload, as (label, value) pairs for the patient."""
+        kept = (self.dicom_summary or {}).get("kept", {})
+        return [(label, kept[keyword]) for keyword, label in DICOM_KEPT_LABELS.items() if kept.get(keyword)]
 
     @property
     def latest_prediction(self) -> Prediction | None:
@@ -183,7 +207,8 @@ class Scan(models.Model):
 
     def delete_with_files(self) -> None:
         """Delete the row, its predictions and every stored file, once the deletion commits."""
-        names = [self.image.name] + [p.heatmap.name for p in self.predictions.all() if p.heatmap]
+        names = [self.image.name, self.dicom_file.name]
+        names += [prediction.heatmap.name for prediction in self.predictions.all() if prediction.heatmap]
         storage = self.image.storage
         with transaction.atomic():
             self.delete()
@@ -220,6 +245,15 @@ class Prediction(models.Model):
     @property
     def percent(self) -> int:
         return round(self.probability * 100)
+
+    @property
+    def display_percent(self) -> str:
+        """The probability as people should read it: never a certain "0%" or "100%" from a model."""
+        if self.probability < 0.01:
+            return "<1%"
+        if self.probability > 0.99:
+            return ">99%"
+        return f"{self.percent}%"
 
     @property
     def band(self) -> str:
