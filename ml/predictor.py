@@ -114,12 +114,20 @@ class Predictor:
             probability=probability,
             label="pneumonia" if probability >= self.threshold else "normal",
             indeterminate=self.review_from <= probability < self.threshold,
-            heatmap=self.heatmap(cam),
+            heatmap=self.heatmap(cam, probability),
             timings_ms=timings_ms,
         )
 
-    def heatmap(self, cam: np.ndarray) -> np.ndarray:
-        """Per-location pneumonia probability, upsampled from the CAM grid to the input size."""
-        local = self.calibrate(cam).astype(np.float32)
-        resized = Image.fromarray(local, mode="F").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
-        return np.asarray(resized, dtype=np.float32)
+    def heatmap(self, cam: np.ndarray, probability: float) -> np.ndarray:
+        """Where the evidence sits, scaled by how strong the reading is, upsampled to the input size.
+
+        Each CAM cell is ranked against the image's other cells (0 weakest, 1 strongest), then scaled
+        by the calibrated probability: a confident pneumonia shows its strongest regions hot, while a
+        normal reading stays almost transparent instead of showing noise at full colour.
+        """
+        cam = np.asarray(cam, dtype=np.float32)
+        spread = float(cam.max() - cam.min())
+        relative = (cam - cam.min()) / spread if spread > 1e-6 else np.zeros_like(cam)
+        scaled = (relative * probability).astype(np.float32)
+        resized = Image.fromarray(scaled, mode="F").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+        return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
