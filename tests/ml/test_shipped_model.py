@@ -128,3 +128,14 @@ def test_cli_prints_the_documented_csv(xray_path, tmp_path):
     assert 0.0 <= float(ok["probability"]) <= 1.0
     assert bad["status"] == gone["status"] == "rejected"
     assert bad["reason"] and gone["reason"] and bad["probability"] == ""
+
+
+def test_report_prints_the_manifests_figures_as_markdown(capsys):
+    from ml.report import main
+
+    main([])
+    printed = capsys.readouterr().out
+    manifest = json.loads((ARTIFACTS_DIR / MANIFEST_NAME).read_text())
+    assert manifest["version"] in printed
+    assert f"{manifest['metrics']['validation']['auc']:.3f}" in printed
+    assert "| **all** |" in printed
