@@ -9,8 +9,11 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from audit.models import AuditEvent
+from inference.heatmaps import render_heatmap_png
+from ml.predictor import Predictor
+from ml.preprocessing import decode, encode_png
 from reviews.models import Review
-from tests.factories import PASSWORD, PredictionFactory, RadiologistFactory, UserFactory, grey_png, private_media  # noqa: F401
+from tests.factories import PASSWORD, PredictionFactory, RadiologistFactory, UserFactory, private_media  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PATIENT_NOTE = "The X-ray shows a pneumonia. Please see your doctor today."
@@ -35,11 +38,25 @@ def log_out(page):
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
 
 
-def test_a_radiologist_claims_and_reviews_a_case_and_the_patient_reads_it(page, screenshot, live_server):
+def real_xray_and_heatmap(xray_bytes) -> tuple[bytes, bytes, int]:
+    """The stored PNG and the heatmap overlay the worker would write, so the screenshots show a real case."""
+    decoded = decode(xray_bytes)
+    width, height = decoded.size
+    heatmap = render_heatmap_png(Predictor.load().predict(xray_bytes).heatmap, width, height)
+    return encode_png(decoded), heatmap, width
+
+
+def test_a_radiologist_claims_and_reviews_a_case_and_the_patient_reads_it(page, screenshot, live_server, xray_bytes):
     patient = verified(UserFactory())
     radiologist = verified(RadiologistFactory())
+    image_png, heatmap_png, width = real_xray_and_heatmap(xray_bytes)
     prediction = PredictionFactory(
-        scan__owner=patient, scan__image__data=grey_png(256, 256), scan__width=256, scan__height=256, probability=0.91
+        scan__owner=patient,
+        scan__image__data=image_png,
+        scan__width=width,
+        scan__height=width,
+        heatmap__data=heatmap_png,
+        probability=0.91,
     )
     scan = prediction.scan
 
@@ -54,7 +71,7 @@ def test_a_radiologist_claims_and_reviews_a_case_and_the_patient_reads_it(page, 
 
     image = page.locator("[data-viewer-image]")
     image.evaluate("img => img.decode()")  # rejects unless the PNG arrived and decoded
-    assert image.evaluate("img => img.naturalWidth") == 256
+    assert image.evaluate("img => img.naturalWidth") == width
     page.get_by_label("Invert").check()
     expect(image).to_have_css("filter", re.compile(r"invert\(1\)"))
     page.get_by_label("Heatmap", exact=True).check()
