@@ -25,7 +25,7 @@ class UploadOutcome:
 
 
 def create_scan(owner, validated: ValidatedUpload) -> Scan:
-    """Store the clean PNG and queue the scan; the task is sent only once the row is committed."""
+    """Store the clean PNG (and a DICOM's de-identified copy) and queue the scan once the row is committed."""
     scan = Scan(
         owner=owner,
         original_filename=validated.original_filename,
@@ -34,16 +34,20 @@ def create_scan(owner, validated: ValidatedUpload) -> Scan:
         height=validated.height,
         size_bytes=validated.size_bytes,
         sha256=validated.sha256,
+        dicom_summary=validated.dicom.summary() if validated.dicom else None,
     )
     try:
         with transaction.atomic():
             scan.image.save("scan.png", ContentFile(validated.png), save=False)
+            if validated.dicom:
+                scan.dicom_file.save("scan.dcm", ContentFile(validated.dicom.data), save=False)
             scan.save()
             scan.start_inference()
     except Exception:
-        # The file is written before the row; without the row nothing would ever delete it.
-        if scan.image.name:
-            scan.image.storage.delete(scan.image.name)
+        # The files are written before the row; without the row nothing would ever delete them.
+        for stored in (scan.image, scan.dicom_file):
+            if stored.name:
+                stored.storage.delete(stored.name)
         raise
     return scan
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.crypto import salted_hmac
 
+from ml.deidentify import DeidentifiedDicom, deidentify
 from ml.errors import UnreadableImage
 from ml.preprocessing import decode, encode_png
 
@@ -36,6 +38,7 @@ class ValidatedUpload:
     size_bytes: int  # of the original upload
     sha256: str  # of the original upload
     original_filename: str  # sanitised, for display only
+    dicom: DeidentifiedDicom | None = None  # a de-identified copy, for DICOM uploads
 
 
 def validate_upload(uploaded_file) -> ValidatedUpload:
@@ -55,7 +58,16 @@ def validate_upload(uploaded_file) -> ValidatedUpload:
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         original_filename=sanitise_filename(uploaded_file.name),
+        dicom=deidentified_copy(data) if decoded.source_format == "DICOM" else None,
     )
+
+
+def deidentified_copy(data: bytes) -> DeidentifiedDicom:
+    """The DICOM without what identifies the patient; new UIDs derive from a secret of this portal."""
+    try:
+        return deidentify(data, uid_secret=salted_hmac("scans.dicom-uids", "", algorithm="sha256").hexdigest())
+    except UnreadableImage as error:
+        raise ValidationError(str(error), code="unreadable") from error
 
 
 def check_size(size_bytes: int | None) -> None:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from audit.services import Action, record
 from scans import model_card
 from scans.access import get_scan_for
+from scans.downloads import DICOM, private_file
 from scans.forms import UploadForm
 from scans.models import Scan
 from scans.services import upload_scans
@@ -139,7 +140,7 @@ def status(request, pk: int):
 def image(request, pk: int):
     scan = get_scan_for(request, pk)
     record(request, Action.DOWNLOADED, scan)
-    return _private_png(scan.image, f"scan-{scan.pk}.png")
+    return private_file(scan.image, f"scan-{scan.pk}.png")
 
 
 @login_required
@@ -150,7 +151,17 @@ def heatmap(request, pk: int):
     if prediction is None or not prediction.heatmap:
         raise Http404("This scan has no heatmap.")
     record(request, Action.DOWNLOADED, prediction)
-    return _private_png(prediction.heatmap, f"scan-{pk}-heatmap.png")
+    return private_file(prediction.heatmap, f"scan-{pk}-heatmap.png")
+
+
+@login_required
+@require_GET
+def dicom(request, pk: int):
+    scan = get_scan_for(request, pk)
+    if not scan.dicom_file:
+        raise Http404("This X-ray was not uploaded as a DICOM file.")
+    record(request, Action.DOWNLOADED, scan, detail="de-identified DICOM")
+    return private_file(scan.dicom_file, f"scan-{pk}-deidentified.dcm", DICOM)
 
 
 @login_required
@@ -163,15 +174,3 @@ def delete(request, pk: int):
     record(request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk)
     messages.success(request, f"The X-ray \u201c{scan.original_filename}\u201d and its results were deleted.")
     return redirect("scans:history")
-
-
-def _private_png(field_file, filename: str) -> FileResponse:
-    """Stream a stored PNG to the one user allowed to see it; browsers and proxies must not keep a copy."""
-    try:
-        stream = field_file.storage.open(field_file.name, "rb")
-    except FileNotFoundError as error:
-        raise Http404("The stored image is missing.") from error
-    response = FileResponse(stream, content_type="image/png", filename=filename)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

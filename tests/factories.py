@@ -44,6 +44,8 @@ def _png(image: Image.Image) -> bytes:
 
 
 GREY_PNG = grey_png()
+# Only the marker of a DICOM file: for tests about who may download it, not about its content.
+DICOM_STAND_IN = bytes(128) + b"DICM"
 HEATMAP_PNG = heatmap_png()
 
 
@@ -96,6 +98,12 @@ class ScanFactory(DjangoModelFactory):
 
     class Params:
         done = factory.Trait(status=Scan.Status.DONE, finished_at=factory.LazyFunction(timezone.now))
+        dicom = factory.Trait(
+            source_format="DICOM",
+            dicom_file=factory.django.FileField(filename="scan.dcm", data=DICOM_STAND_IN),
+            dicom_summary={"kept": {"Modality": "DX", "ViewPosition": "PA"}, "removed": ["InstitutionName"],
+                           "replaced": ["PatientName"], "private_tags_removed": 0},
+        )
 
 
 class PredictionFactory(DjangoModelFactory):

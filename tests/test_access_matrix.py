@@ -3,7 +3,7 @@
 What a user may not see is a 404 (it must not even be known to exist); a page that needs a login sends
 anonymous visitors to log in; staff pages send non-staff to the admin's login and answer staff
 without the permission with the admin's 403. The world: patient A owns three X-rays, one the model
-cleared ("cleared"), one it flagged and nobody has reviewed yet ("flagged"), one `radiologist`
+cleared ("cleared", uploaded as DICOM), one it flagged and nobody has reviewed yet ("flagged"), one `radiologist`
 reviewed ("reviewed"). Patient B owns nothing of it.
 """
 
@@ -43,6 +43,7 @@ GET   scans:detail                       cleared   302 200 404 404 404 404 200
 GET   scans:status                       cleared   302 200 404 404 404 404 200
 GET   scans:image                        cleared   302 200 404 404 404 404 200
 GET   scans:heatmap                      cleared   302 200 404 404 404 404 200
+GET   scans:dicom                        cleared   302 200 404 404 404 404 200
 GET   scans:compare                      cleared   302 200 404 404 404 404 200
 GET   scans:detail                       flagged   302 200 404 200 200 404 200
 GET   scans:status                       flagged   302 200 404 200 200 404 200
@@ -91,7 +92,7 @@ CELLS = list(_cells())
 def world(db):
     patient_a, patient_b = UserFactory.create_batch(2)
     radiologist = RadiologistFactory()
-    cleared = PredictionFactory(normal=True, scan__owner=patient_a).scan
+    cleared = PredictionFactory(normal=True, scan__owner=patient_a, scan__dicom=True).scan
     flagged = PredictionFactory(scan__owner=patient_a, scan__created_at=cleared.created_at + timedelta(days=1)).scan
     reviewed = ReviewFactory(radiologist=radiologist, prediction__scan__owner=patient_a).scan
     users = {
