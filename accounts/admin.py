@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import User
+from accounts.sessions import end_sessions
 from audit.services import Action, record_many
 
 
@@ -32,6 +33,7 @@ class UserAdmin(DjangoUserAdmin):
         # Deactivated, never deleted: signed reviews and audit records keep naming their author.
         users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
         User.objects.filter(pk__in=[user.pk for user in users]).update(is_active=False)
+        end_sessions(user.pk for user in users)  # update() sends no post_save
         record_many(request, Action.CHANGED, users, detail="deactivated")
         level = messages.WARNING if queryset.filter(pk=request.user.pk).exists() else messages.SUCCESS
         note = " Your own account was left active." if level == messages.WARNING else ""

@@ -1,7 +1,11 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from scans import views as scan_views
+
+# The admin's own login form has no throttling: staff log in through allauth's, like everyone else.
+admin.site.login = secure_admin_login(admin.site.login)
 
 # No MEDIA_URL route on purpose: stored X-rays are only served by scans' permission-checked views.
 urlpatterns = [

@@ -140,6 +140,7 @@ def production_environment(**overrides) -> dict:
         DJANGO_CSRF_TRUSTED_ORIGINS="https://screening.example.org",
         DATABASE_URL="postgres://portal:secret@db.example.org:5432/portal",
         CELERY_BROKER_URL="redis://redis.example.org:6379/0",
+        CACHE_URL="redis://redis.example.org:6379/1",
         AWS_STORAGE_BUCKET_NAME="scans",
         AWS_S3_ENDPOINT_URL="https://s3.example.org",
         EMAIL_URL="smtp+tls://mailer:secret@smtp.example.org:587",
@@ -178,6 +179,14 @@ def test_production_settings_pass_the_deployment_check():
         "manage.py", "check", "--deploy", "--fail-level", "WARNING", environment=production_environment()
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deployment_check_wants_a_cache_every_web_process_shares():
+    result = run_python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", environment=production_environment(CACHE_URL=None)
+    )
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stdout + result.stderr
 
 
 def test_the_image_build_can_collect_static_files(tmp_path):
