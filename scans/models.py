@@ -191,6 +191,12 @@ class Scan(models.Model):
         if not self.is_finished:
             return False
         now = timezone.now()
+    def reading_for(self, user) -> Prediction | None:
+        """The model's reading this user may see: the latest once the scan is done, unless the site holds it."""
+        if self.status != self.Status.DONE or not self.shows_ai_result_to(user):
+            return None
+        return self.latest_prediction
+
         asked = Scan.objects.filter(pk=self.pk, review_requested_at__isnull=True).update(review_requested_at=now)
         if asked:
             self.review_requested_at = now

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/image/", views.image, name="image"),
     path("<int:pk>/heatmap/", views.heatmap, name="heatmap"),
     path("<int:pk>/dicom/", views.dicom, name="dicom"),
+    path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("<int:pk>/compare/", views.compare, name="compare"),
     path("<int:pk>/request-review/", views.request_review, name="request_review"),

@@ -14,9 +14,10 @@ from django_htmx.http import HttpResponseClientRefresh
 from audit.services import Action, record
 from scans import model_card
 from scans.access import get_scan_for
-from scans.downloads import DICOM, private_file
+from scans.downloads import DICOM, PDF, generated_file, private_file
 from scans.forms import UploadForm
 from scans.models import Scan
+from scans.report import render_report
 from scans.services import upload_scans
 
 SCANS_PER_PAGE = 20
@@ -162,6 +163,14 @@ def dicom(request, pk: int):
         raise Http404("This X-ray was not uploaded as a DICOM file.")
     record(request, Action.DOWNLOADED, scan, detail="de-identified DICOM")
     return private_file(scan.dicom_file, f"scan-{pk}-deidentified.dcm", DICOM)
+
+
+@login_required
+@require_GET
+def report(request, pk: int):
+    scan = get_scan_for(request, pk)
+    record(request, Action.DOWNLOADED, scan, detail="report")
+    return generated_file(render_report(scan, request.user), f"scan-{pk}-report.pdf", PDF)
 
 
 @login_required
