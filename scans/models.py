@@ -186,17 +186,17 @@ class Scan(models.Model):
             return True
         return self.latest_review is not None
 
-    def request_review(self) -> bool:
-        """Ask for a radiologist's review; False when the scan is unfinished or already asked for."""
-        if not self.is_finished:
-            return False
-        now = timezone.now()
     def reading_for(self, user) -> Prediction | None:
         """The model's reading this user may see: the latest once the scan is done, unless the site holds it."""
         if self.status != self.Status.DONE or not self.shows_ai_result_to(user):
             return None
         return self.latest_prediction
 
+    def request_review(self) -> bool:
+        """Ask for a radiologist's review; False when the scan is unfinished or already asked for."""
+        if not self.is_finished:
+            return False
+        now = timezone.now()
         asked = Scan.objects.filter(pk=self.pk, review_requested_at__isnull=True).update(review_requested_at=now)
         if asked:
             self.review_requested_at = now

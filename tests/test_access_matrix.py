@@ -44,12 +44,12 @@ GET   scans:status                       cleared   302 200 404 404 404 404 200
 GET   scans:image                        cleared   302 200 404 404 404 404 200
 GET   scans:heatmap                      cleared   302 200 404 404 404 404 200
 GET   scans:dicom                        cleared   302 200 404 404 404 404 200
-GET   scans:compare                      cleared   302 200 404 404 404 404 200
-GET   scans:detail                       flagged   302 200 404 200 200 404 200
-GET   scans:status                       flagged   302 200 404 200 200 404 200
 GET   scans:report                       cleared   302 200 404 404 404 404 200
 GET   scans:report                       flagged   302 200 404 200 200 404 200
 GET   scans:report                       reviewed  302 200 404 200 404 404 200
+GET   scans:compare                      cleared   302 200 404 404 404 404 200
+GET   scans:detail                       flagged   302 200 404 200 200 404 200
+GET   scans:status                       flagged   302 200 404 200 200 404 200
 GET   scans:image                        flagged   302 200 404 200 200 404 200
 GET   scans:heatmap                      flagged   302 200 404 200 200 404 200
 GET   scans:compare                      flagged   302 200 404 200 200 404 200
