@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 
 
 class PreferencesForm(forms.ModelForm):
@@ -15,3 +15,18 @@ class PreferencesForm(forms.ModelForm):
             # Only this form's field: the rest of the row (last_login, password) may change meanwhile.
             user.save(update_fields=self.Meta.fields)
         return user
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="What the token is for, e.g. the program that will use it."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        if self.user.api_tokens.count() >= ApiToken.MAX_PER_USER:
+            raise forms.ValidationError(f"You have {ApiToken.MAX_PER_USER} tokens already. Revoke one first.")
+        return self.cleaned_data

@@ -1,7 +1,17 @@
-"""Users log in by email and have one role: patient, radiologist or admin."""
+"""Users log in by email and have one role: patient, radiologist or admin; API tokens are theirs too."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
+
+# last_used_at is written at most this often: a polling client must not turn every read into a write.
+TOKEN_USE_RECORDED_EVERY = timedelta(minutes=1)
 
 
 class UserManager(BaseUserManager):
@@ -56,3 +66,45 @@ class User(AbstractUser):
     @property
     def is_radiologist(self) -> bool:
         return self.role == self.Role.RADIOLOGIST
+
+
+def hash_token_key(key: str) -> str:
+    # The key is 256 random bits, so a plain SHA-256 cannot be reversed by guessing; no slow hash needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A key for the REST API. Only its hash is stored: the key is shown once, when it is made."""
+
+    MAX_PER_USER = 20
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell tokens apart.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user, name: str) -> tuple[ApiToken, str]:
+        """A new token and its key, which is never stored and cannot be shown again."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name[:100], key_hash=hash_token_key(key), prefix=key[:8])
+        return token, key
+
+    @classmethod
+    def find(cls, key: str) -> ApiToken | None:
+        """The token with this key, if an active user holds it."""
+        token = cls.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
+        return token if token is not None and token.user.is_active else None
+
+    def record_use(self, now=None) -> None:
+        now = now or timezone.now()
+        stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - TOKEN_USE_RECORDED_EVERY)
+        ApiToken.objects.filter(stale, pk=self.pk).update(last_used_at=now)

@@ -5,4 +5,6 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
+    path("account/tokens/", views.api_tokens, name="api_tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke_api_token"),
 ]

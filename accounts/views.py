@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import PreferencesForm
+from accounts.forms import ApiTokenForm, PreferencesForm
+from accounts.models import ApiToken
+from audit.services import Action, record
 
 
 @login_required
@@ -16,3 +18,33 @@ def preferences(request):
         messages.success(request, "Your preferences were saved.")
         return redirect("accounts:preferences")
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    form = ApiTokenForm(request.POST if request.method == "POST" else None, user=request.user)
+    new_key = None
+    if form.is_valid():
+        token, new_key = ApiToken.issue(request.user, form.cleaned_data["name"])
+        record(request, Action.CHANGED, request.user, detail=f"API token {token.prefix} created")
+        form = ApiTokenForm(user=request.user)
+    context = {"form": form, "tokens": request.user.api_tokens.all(), "new_key": new_key}
+    response = render(request, "accounts/api_tokens.html", context)
+    response["Cache-Control"] = "private, no-store"  # the page may show a new key, once
+    return response
+
+
+@login_required
+@require_POST
+def revoke_api_token(request, pk: int):
+    token = get_own_api_token(request, pk)
+    token.delete()
+    record(request, Action.CHANGED, request.user, detail=f"API token {token.prefix} revoked")
+    messages.success(request, f"The token \u201c{token.name}\u201d was revoked; programs using it are locked out.")
+    return redirect("accounts:api_tokens")
+
+
+def get_own_api_token(request, pk: int) -> ApiToken:
+    """The user's own token, else 404: another user's token must not even be known to exist."""
+    return get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)

@@ -7,6 +7,8 @@ import ipaddress
 from audit.models import AuditEvent
 
 Action = AuditEvent.Action
+# The largest id an integer column holds: a larger one, typed into a URL, names nothing that exists.
+LARGEST_ID = 2**63 - 1
 
 
 def record(request, action: str, target=None, *, object_type: str = "", object_id=None, scan_id=None, detail=""):
@@ -14,9 +16,16 @@ def record(request, action: str, target=None, *, object_type: str = "", object_i
     event = _event(request, action, detail)
     if target is not None:
         object_type, object_id, scan_id = _describe(target)
+    if not all(_storable(value) for value in (object_id, scan_id)):
+        event.detail = f"{detail} (id out of range: {str(object_id)[:40]})".strip()[:255]
+        object_id = scan_id = None
     event.object_type, event.object_id, event.scan_id = object_type, object_id, scan_id
     event.save()
     return event
+
+
+def _storable(value) -> bool:
+    return value is None or 0 <= int(value) <= LARGEST_ID
 
 
 def record_many(request, action: str, targets, *, detail: str = "") -> None:

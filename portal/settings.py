@@ -43,11 +43,15 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "scans",
     "inference",
     "reviews",
     "audit",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +236,48 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
 HOLD_AI_RESULTS_UNTIL_REVIEW = env.bool("HOLD_AI_RESULTS_UNTIL_REVIEW", default=False)
 # The portal's address, for links in emails sent outside a request (by the worker).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# REST API (/api/v1/): token authentication only, JSON in and out, every user throttled. The counts
+# live in the cache (CACHE_URL), which the web processes must share for the rates to hold.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_ANON_RATE", default="30/minute"),
+        "user": env.str("API_USER_RATE", default="120/minute"),
+        # Password guesses through the token endpoint, per address.
+        "token": env.str("API_TOKEN_RATE", default="10/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pneumonia screening API",
+    "DESCRIPTION": (
+        "Upload chest X-rays (JPEG, PNG or DICOM), poll for the computer reading and fetch the PDF report. "
+        "Authenticate with `Authorization: Token <token>` from POST /api/v1/auth/token/. "
+        "A screening aid, not a diagnosis."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Separate request and response components, so uploads are documented as binary files.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"LabelEnum": "scans.models.Prediction.Label"},
+    # The docs page's JavaScript and CSS come from the drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 # Security: the production check (manage.py check --deploy) passes with these.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 from reviews.worklist import worklist
 from tests.factories import (  # noqa: F401
     PredictionFactory,
@@ -32,13 +32,16 @@ ROLES = (
     "admin",
 )
 
-# method, URL name, the scan it is about (or none), then the status for each role in ROLES' order.
+# method, URL name, the scan (or patient A's API token) it is about, or none, then the status for each
+# role in ROLES' order.
 MATRIX = """
 GET   home                               -         200 302 302 302 302 302 302
 GET   about_model                        -         200 200 200 200 200 200 200
 GET   scans:history                      -         302 200 200 200 200 200 200
 GET   scans:upload                       -         302 200 200 200 200 200 200
 GET   accounts:preferences               -         302 200 200 200 200 200 200
+GET   accounts:api_tokens                -         302 200 200 200 200 200 200
+POST  accounts:revoke_api_token          token_a   302 302 404 404 404 404 404
 GET   scans:detail                       cleared   302 200 404 404 404 404 200
 GET   scans:status                       cleared   302 200 404 404 404 404 200
 GET   scans:image                        cleared   302 200 404 404 404 404 200
@@ -93,6 +96,11 @@ CELLS = list(_cells())
 
 @pytest.fixture
 def world(db):
+    return build_world()
+
+
+def build_world() -> dict:
+    """The users, the scans and the token of the module docstring (the API's matrix uses it too)."""
     patient_a, patient_b = UserFactory.create_batch(2)
     radiologist = RadiologistFactory()
     cleared = PredictionFactory(normal=True, scan__owner=patient_a, scan__dicom=True).scan
@@ -107,14 +115,20 @@ def world(db):
         "staff_without_permissions": UserFactory(is_staff=True),
         "admin": UserFactory(is_staff=True, is_superuser=True, role=User.Role.ADMIN),
     }
-    return {"users": users, "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed}}
+    token_a, _ = ApiToken.issue(patient_a, "patient A's script")
+    return {
+        "users": users,
+        "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed},
+        "tokens": {"token_a": token_a},
+    }
 
 
 @pytest.mark.parametrize(("method", "url_name", "scan", "role", "expected"), CELLS)
 def test_each_role_gets_the_expected_status(client, world, method, url_name, scan, role, expected):
     if world["users"][role] is not None:
         client.force_login(world["users"][role])
-    args = [world["scans"][scan].pk] if scan != "-" else []
+    target = world["tokens"].get(scan) or world["scans"].get(scan)
+    args = [target.pk] if target else []
 
     response = client.generic(method, reverse(url_name, args=args))
 

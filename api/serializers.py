@@ -1,0 +1,164 @@
+"""What the API reads and writes. Reviews leave only with their patient-facing fields."""
+
+from __future__ import annotations
+
+from allauth.account.utils import has_verified_email
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reviews.models import Review
+from scans.models import Prediction, Scan
+from scans.validation import validate_upload
+
+
+class CredentialsSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(
+        max_length=100, required=False, help_text="A name for the token, to tell it apart on the account page."
+    )
+
+    def validate(self, data):
+        request = self.context["request"]
+        user = authenticate(request._request, email=data["email"].lower(), password=data["password"])
+        if user is None:
+            raise serializers.ValidationError("Wrong email address or password.", code="authorization")
+        # As on the web: no access before the address is confirmed, where the site requires it.
+        if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not has_verified_email(user):
+            raise serializers.ValidationError(
+                "Confirm your email address first: follow the link in the email we sent you.", code="unverified"
+            )
+        data["user"] = user
+        return data
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. It is shown only once.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class UploadSerializer(serializers.Serializer):
+    # Empty files pass here so that validate_upload gives the same message as the web form.
+    image = serializers.FileField(allow_empty_file=True, help_text="A chest X-ray: JPEG, PNG or DICOM.")
+
+    def validate_image(self, uploaded_file):
+        return validate_upload(uploaded_file)  # its ValidationError becomes a 400 with the message
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Prediction
+        fields = ["probability", "label", "needs_review", "indeterminate", "model_version", "created_at"]
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    """What the patient reads. The internal note is for clinicians only and never leaves through the API."""
+
+    class Meta:
+        model = Review
+        fields = ["finding", "patient_note", "created_at"]
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    finding = serializers.ChoiceField(choices=Review.Finding.choices)
+    patient_note = serializers.CharField(required=False, allow_blank=True, default="")
+    internal_note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DicomSummarySerializer(serializers.Serializer):
+    kept = serializers.DictField(child=serializers.CharField(), help_text="Kept attributes and their values.")
+    removed = serializers.ListField(child=serializers.CharField(), help_text="Keywords of removed attributes.")
+    replaced = serializers.ListField(child=serializers.CharField(), help_text="Keywords emptied or given new UIDs.")
+    private_tags_removed = serializers.IntegerField()
+
+
+class ScanLinksSerializer(serializers.Serializer):
+    self = serializers.URLField()
+    image = serializers.URLField()
+    heatmap = serializers.URLField(allow_null=True)
+    dicom = serializers.URLField(allow_null=True, help_text="The de-identified DICOM, for DICOM uploads.")
+    report = serializers.URLField(help_text="The PDF report.")
+    page = serializers.URLField(help_text="The scan's page on the portal.")
+
+
+class ScanSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=Scan.Status.choices, read_only=True)
+    prediction = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField()
+    dicom = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id", "status", "status_reason", "created_at", "finished_at", "original_filename", "source_format",
+            "width", "height", "prediction", "review", "dicom", "links",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(PredictionSerializer(allow_null=True))
+    def get_prediction(self, scan: Scan):
+        reading = scan.reading_for(self.context["request"].user)
+        return PredictionSerializer(reading).data if reading else None
+
+    @extend_schema_field(ReviewSerializer(allow_null=True))
+    def get_review(self, scan: Scan):
+        return ReviewSerializer(scan.latest_review).data if scan.latest_review else None
+
+    @extend_schema_field(DicomSummarySerializer(allow_null=True))
+    def get_dicom(self, scan: Scan):
+        return DicomSummarySerializer(scan.dicom_summary).data if scan.dicom_summary else None
+
+    @extend_schema_field(ScanLinksSerializer)
+    def get_links(self, scan: Scan):
+        request = self.context["request"]
+
+        def url(name):
+            return request.build_absolute_uri(reverse(f"api:{name}", args=[scan.pk]))
+
+        reading = scan.reading_for(request.user)
+        return {
+            "self": url("scan"),
+            "image": url("scan-image"),
+            "heatmap": url("scan-heatmap") if reading and reading.heatmap else None,
+            "dicom": url("scan-dicom") if scan.dicom_file else None,
+            "report": url("scan-report"),
+            "page": request.build_absolute_uri(scan.get_absolute_url()),
+        }
+
+
+class WorklistCaseSerializer(serializers.ModelSerializer):
+    """A case waiting for a radiologist, with the figures the worklist sorts by."""
+
+    priority = serializers.FloatField(help_text="Higher first: the model's probability plus a point a day of waiting.")
+    waiting_since = serializers.DateTimeField()
+    ai_probability = serializers.FloatField(allow_null=True)
+    ai_label = serializers.ChoiceField(choices=Prediction.Label.choices, allow_null=True)
+    ai_indeterminate = serializers.BooleanField(allow_null=True)
+    review_requested = serializers.SerializerMethodField()
+    claimed_by_me = serializers.SerializerMethodField()
+    claimed_by_other = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id", "priority", "waiting_since", "ai_probability", "ai_label", "ai_indeterminate",
+            "review_requested", "claimed_by_me", "claimed_by_other",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_review_requested(self, case: Scan) -> bool:
+        return case.review_requested_at is not None
+
+    def get_claimed_by_me(self, case: Scan) -> bool:
+        return case.review_claim_holder() == self.context["request"].user
+
+    def get_claimed_by_other(self, case: Scan) -> bool:
+        holder = case.review_claim_holder()
+        return holder is not None and holder != self.context["request"].user

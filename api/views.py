@@ -1,0 +1,235 @@
+"""The REST API's endpoints: thin views over the same access helpers and services as the web pages."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.models import ApiToken
+from api.permissions import IsRadiologist
+from api.serializers import (
+    CredentialsSerializer,
+    ErrorSerializer,
+    ReviewInputSerializer,
+    ReviewSerializer,
+    ScanSerializer,
+    TokenSerializer,
+    UploadSerializer,
+    WorklistCaseSerializer,
+)
+from audit.services import Action, record
+from reviews import services as reviews
+from reviews.worklist import worklist
+from scans.access import get_scan_for
+from scans.downloads import DICOM, PDF, PNG, generated_file, private_file
+from scans.models import Scan
+from scans.report import render_report
+from scans.services import create_scan
+
+# Ids are never negative; saying so keeps generated requests on real URLs.
+SCAN_ID = {"type": "integer", "minimum": 0}
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such scan, or not one this user may see.")
+NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page of results.")
+FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="A list of messages for each field at fault.")
+
+
+class ObtainToken(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={201: TokenSerializer, 400: FIELD_ERRORS},
+        summary="Make an API token from an email address and password",
+        tags=["auth"],
+    )
+    def post(self, request):
+        credentials = CredentialsSerializer(data=request.data, context={"request": request})
+        credentials.is_valid(raise_exception=True)
+        user = credentials.validated_data["user"]
+        if user.api_tokens.count() >= ApiToken.MAX_PER_USER:
+            message = f"You have {ApiToken.MAX_PER_USER} API tokens; revoke one on your account page first."
+            return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        name = credentials.validated_data.get("name") or "Made through the API"
+        _, key = ApiToken.issue(user, name)
+        return Response({"token": key}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["scans"])
+class ScanList(generics.ListCreateAPIView):
+    serializer_class = ScanSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        # Own scans only, even for radiologists and staff: their work is on the worklist.
+        return Scan.objects.filter(owner=self.request.user).with_latest_prediction()
+
+    @extend_schema(summary="Your X-rays, newest first", responses={200: ScanSerializer(many=True), 404: NO_SUCH_PAGE})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: ScanSerializer, 400: FIELD_ERRORS},
+        summary="Upload a chest X-ray (JPEG, PNG or DICOM) for a computer reading",
+    )
+    def post(self, request, *args, **kwargs):
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        scan = create_scan(request.user, upload.validated_data["image"])
+        return Response(ScanSerializer(scan, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["scans"],
+    parameters=[OpenApiParameter("id", SCAN_ID, OpenApiParameter.PATH)],
+    responses={200: ScanSerializer, 404: NOT_FOUND},
+)
+class ScanDetail(generics.RetrieveDestroyAPIView):
+    serializer_class = ScanSerializer
+
+    def get_object(self):
+        # Deleting is the owner's alone, as on the web.
+        return get_scan_for(self.request, self.kwargs["pk"], owner_only=self.request.method == "DELETE")
+
+    @extend_schema(summary="One X-ray: its status, the computer reading, the radiologist's review, links")
+    def get(self, request, *args, **kwargs):
+        scan = self.get_object()
+        record(request, Action.VIEWED, scan, detail="api")
+        if scan.latest_review is not None:
+            record(request, Action.VIEWED, scan.latest_review, detail="api")
+        return Response(self.get_serializer(scan).data)
+
+    @extend_schema(summary="Delete an X-ray, its readings and its files", responses={204: None, 404: NOT_FOUND})
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+    def perform_destroy(self, scan):
+        pk = scan.pk
+        scan.delete_with_files()
+        record(self.request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk, detail="api")
+
+
+class ScanFile(APIView):
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is the file whatever the client accepts (curl -H "Accept: application/pdf" must work);
+        # errors still come as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    def file_response(self, scan: Scan):
+        raise NotImplementedError
+
+    def get(self, request, pk: int):
+        return self.file_response(get_scan_for(request, pk))
+
+
+def file_schema(media_type: str, summary: str):
+    return extend_schema(
+        tags=["scans"],
+        summary=summary,
+        parameters=[OpenApiParameter("id", SCAN_ID, OpenApiParameter.PATH)],
+        responses={(200, media_type): OpenApiTypes.BINARY, 404: NOT_FOUND},
+    )
+
+
+@file_schema(PNG, "The X-ray as the model read it (PNG)")
+class ScanImage(ScanFile):
+    def file_response(self, scan):
+        record(self.request, Action.DOWNLOADED, scan, detail="api")
+        return private_file(scan.image, f"scan-{scan.pk}.png", PNG)
+
+
+@file_schema(PNG, "The heatmap of the areas that influenced the reading most (PNG, transparent)")
+class ScanHeatmap(ScanFile):
+    def file_response(self, scan):
+        reading = scan.reading_for(self.request.user)
+        if reading is None or not reading.heatmap:
+            return Response({"detail": "This scan has no heatmap."}, status=status.HTTP_404_NOT_FOUND)
+        record(self.request, Action.DOWNLOADED, reading, detail="api")
+        return private_file(reading.heatmap, f"scan-{scan.pk}-heatmap.png", PNG)
+
+
+@file_schema(DICOM, "The de-identified DICOM file, for X-rays uploaded as DICOM")
+class ScanDicom(ScanFile):
+    def file_response(self, scan):
+        if not scan.dicom_file:
+            return Response({"detail": "This X-ray was not uploaded as DICOM."}, status=status.HTTP_404_NOT_FOUND)
+        record(self.request, Action.DOWNLOADED, scan, detail="api: de-identified DICOM")
+        return private_file(scan.dicom_file, f"scan-{scan.pk}-deidentified.dcm", DICOM)
+
+
+@file_schema(PDF, "The report: thumbnails, the computer reading, the radiologist's review (PDF)")
+class ScanReport(ScanFile):
+    def file_response(self, scan):
+        record(self.request, Action.DOWNLOADED, scan, detail="api: report")
+        return generated_file(render_report(scan, self.request.user), f"scan-{scan.pk}-report.pdf", PDF)
+
+
+@extend_schema(
+    tags=["worklist"],
+    summary="Cases waiting for a radiologist, most urgent first (radiologists only)",
+    parameters=[
+        OpenApiParameter("reason", enum=["pneumonia", "indeterminate", "requested"], description="Why it waits."),
+        OpenApiParameter("claim", enum=["unclaimed", "mine", "others"], description="Who holds it."),
+    ],
+    responses={
+        200: WorklistCaseSerializer(many=True),
+        404: OpenApiResponse(ErrorSerializer, "Not a radiologist, or no such page of results."),
+    },
+)
+class Worklist(generics.ListAPIView):
+    permission_classes = [IsAuthenticated, IsRadiologist]
+    serializer_class = WorklistCaseSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return worklist(self.request.user, reason=params.get("reason", ""), claim=params.get("claim", "")).cases
+
+
+class ReviewCreate(APIView):
+    permission_classes = [IsAuthenticated, IsRadiologist]
+
+    @extend_schema(
+        tags=["worklist"],
+        summary="Sign the review of a waiting case (radiologists only); it claims the case first",
+        request=ReviewInputSerializer,
+        parameters=[OpenApiParameter("scan_id", SCAN_ID, OpenApiParameter.PATH)],
+        responses={
+            201: ReviewSerializer,
+            400: FIELD_ERRORS,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, "Another radiologist holds the case, or it needs no review."),
+        },
+    )
+    def post(self, request, scan_id: int):
+        scan = get_scan_for(request, scan_id)
+        fields = ReviewInputSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        try:
+            review = claim_and_review(request, scan, fields.validated_data)
+        except reviews.ClaimNotHeld as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+def claim_and_review(request, scan: Scan, fields: dict):
+    """The web's two steps in one: an API client has no case page to hold while the radiologist reads."""
+    if not reviews.claim(scan.pk, request.user):
+        raise reviews.ClaimNotHeld("Another radiologist is reviewing this case, or it needs no review.")
+    record(request, Action.CLAIMED, scan, detail="api")
+    review = reviews.submit_review(scan, request.user, **fields)
+    record(request, Action.REVIEWED, review, detail=review.finding)
+    return review
+
+
+def not_found(request):
+    return JsonResponse({"detail": "No such endpoint."}, status=404)
