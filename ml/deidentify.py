@@ -136,9 +136,15 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
     try:
         dataset = dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as error:
-        raise UnreadableImage("The DICOM file is damaged and could not be read.") from error
+        raise UnreadableImage(
+            "The DICOM file is damaged and could not be read. "
+            "Export it again from the X-ray system and upload the new file."
+        ) from error
     if "TransferSyntaxUID" not in getattr(dataset, "file_meta", {}):
-        raise UnreadableImage("The DICOM file is damaged: its header is incomplete.")
+        raise UnreadableImage(
+            "The DICOM file is damaged: its header is incomplete. "
+            "Export it again from the X-ray system and upload the new file."
+        )
     identifying = _identifying_parts(dataset)
     changes = _Changes(uid_secret)
     _clean(dataset, changes)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ml.constants import MAX_IMAGE_PIXELS
 from ml.errors import UnreadableImage
-from ml.preprocessing import DecodedImage, stretch
+from ml.preprocessing import DecodedImage, stretch, too_large
 
 RADIOGRAPHY_MODALITIES = {"CR", "DX", "DR", "RG", "OT", ""}
 CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX_CHEST", ""}
@@ -26,7 +26,10 @@ def decode_dicom(data: bytes) -> DecodedImage:
     try:
         dataset = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as error:
-        raise UnreadableImage("The DICOM file is damaged and could not be read.") from error
+        raise UnreadableImage(
+            "The DICOM file is damaged and could not be read. "
+            "Export it again from the X-ray system and upload the new file."
+        ) from error
     _refuse_what_is_not_a_chest_radiograph(dataset)
     pixels = _pixels(dataset)
     grey = stretch(pixels)
@@ -50,7 +53,7 @@ def _refuse_what_is_not_a_chest_radiograph(dataset) -> None:
         raise UnreadableImage("This DICOM file holds no image. Upload the X-ray image itself.")
     rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
     if rows * columns > MAX_IMAGE_PIXELS:
-        raise UnreadableImage(f"The image is too large ({columns}\u00d7{rows} pixels).")
+        raise too_large(columns, rows)
     if int(dataset.get("SamplesPerPixel", 1)) != 1:
         raise UnreadableImage("This DICOM file is in colour, not a radiograph. Upload a chest X-ray.")
 
@@ -68,7 +71,10 @@ def _pixels(dataset) -> np.ndarray:
             "Export it uncompressed (or as JPEG/PNG) and upload it again."
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError) as error:
-        raise UnreadableImage("The DICOM image data is damaged or incomplete.") from error
+        raise UnreadableImage(
+            "The DICOM image data is damaged or incomplete. "
+            "Export it again from the X-ray system and upload the new file."
+        ) from error
     values = apply_modality_lut(raw, dataset)
     if "VOILUTSequence" in dataset or "WindowCenter" in dataset:
         values = apply_voi_lut(values, dataset, prefer_lut=True)

@@ -92,16 +92,19 @@ def _open_picture(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise _too_large() from error
+        raise too_large() from error
     except Image.UnidentifiedImageError as error:
         raise UnreadableImage(
             "This file is not a JPEG, PNG or DICOM image. Upload the X-ray as a JPEG, PNG or DICOM file."
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise UnreadableImage("The image header is damaged and the file could not be read.") from error
+        raise UnreadableImage(
+            "The image header is damaged and the file could not be read. "
+            "Export it again from the X-ray viewer and upload the new file."
+        ) from error
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
-        raise _too_large(width, height)
+        raise too_large(width, height)
     if width < 32 or height < 32:
         raise UnreadableImage(
             f"The image is only {width}\u00d7{height} pixels, too small to read. "
@@ -110,7 +113,7 @@ def _open_picture(data: bytes) -> Image.Image:
     return image
 
 
-def _too_large(width: int | None = None, height: int | None = None) -> UnreadableImage:
+def too_large(width: int | None = None, height: int | None = None) -> UnreadableImage:
     dimensions = f" ({width}\u00d7{height} pixels)" if width else ""
     return UnreadableImage(
         f"The image is too large{dimensions}. The limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
