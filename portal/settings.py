@@ -197,6 +197,16 @@ SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
 
 # Celery: the embedded default is kombu's filesystem transport, which needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+_REDIS_TRANSPORT_OPTIONS = {
+    # Redis redelivers unacknowledged tasks after visibility_timeout: keep it above the hard time limit
+    # so a slow task is never run twice while still running.
+    "visibility_timeout": 900,
+    "polling_interval": 0.1,
+    # A Redis that is down or hung must not hold an upload: connecting gives up after 1 s and a command
+    # after 2 s (above the 1 s BRPOP poll the worker waits on).
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
 _BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -208,10 +218,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    # Redis redelivers unacknowledged tasks after visibility_timeout: keep it above the hard time limit
-    # so a slow task is never run twice while still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900, "polling_interval": 0.1}
+    CELERY_BROKER_TRANSPORT_OPTIONS = _REDIS_TRANSPORT_OPTIONS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Sending a task tries twice, 0.2 s apart, then gives up: the scan stays queued and the sweeper
+# (requeue_stuck_scans) sends it again once the broker is back. An upload never waits on the broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

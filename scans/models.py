@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import uuid
 from datetime import timedelta
 
+import kombu.exceptions
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 def scan_image_path(scan: Scan, filename: str) -> str:
@@ -204,12 +209,10 @@ class Scan(models.Model):
 
     def start_inference(self) -> None:
         """Queue the scan for the worker; the message is sent only once the transaction commits."""
-        from inference.tasks import run_inference
-
         now = timezone.now()
         Scan.objects.filter(pk=self.pk).update(status=self.Status.QUEUED, status_reason="", queued_at=now)
         self.status, self.status_reason, self.queued_at = self.Status.QUEUED, "", now
-        run_inference.delay_on_commit(scan_id=self.pk)
+        transaction.on_commit(functools.partial(send_to_worker, self.pk))
 
     def delete_with_files(self) -> None:
         """Delete the row, its predictions and every stored file, once the deletion commits."""
@@ -219,6 +222,20 @@ class Scan(models.Model):
         with transaction.atomic():
             self.delete()
             transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+
+
+def send_to_worker(scan_id: int) -> None:
+    """Send the scan to the worker; with the broker down, leave it queued for the sweeper to send later.
+
+    The upload is committed by now: a patient must get their answer, not a server error, and the scan
+    is not lost (requeue_stuck_scans sends every scan queued too long).
+    """
+    from inference.tasks import run_inference
+
+    try:
+        run_inference.delay(scan_id=scan_id)
+    except kombu.exceptions.OperationalError as error:
+        log.warning("broker unreachable (%s): scan %s stays queued for requeue_stuck_scans", error, scan_id)
 
 
 class Prediction(models.Model):

@@ -214,6 +214,30 @@ def worker_environment() -> dict:
     }
 
 
+def start_celery_worker(
+    log_path: Path, environment: dict, *, name: str = "tests", concurrency: int = 1
+) -> WorkerProcess:
+    """A `celery -A celery_worker worker` process in its own process group, once it is ready for tasks."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+        "--loglevel", "INFO", "--concurrency", str(concurrency), "-Q", "scans", "--hostname", f"{name}@%h",
+        "--without-heartbeat", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    worker = WorkerProcess(process, log_path, environment)
+    try:
+        worker.wait_until_ready(WORKER_READY_TIMEOUT_SECONDS)  # its failure message carries the log
+    except BaseException:
+        worker.stop()
+        raise
+    print(f"\nCelery worker ready: {shlex.join(command)} (log: {log_path})")
+    return worker
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, tmp_path_factory):
     """A real `celery -A celery_worker worker` on the test database; tests using it need transactional_db.
@@ -225,23 +249,9 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
     from portal.celery import app
 
     app.control.purge()
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    environment = worker_environment()
-    command = [
-        sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
-        "--loglevel", "INFO", "--concurrency", "1", "-Q", "scans", "--hostname", "tests@%h",
-        "--without-heartbeat", "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    worker = WorkerProcess(process, log_path, environment)
+    worker = start_celery_worker(tmp_path_factory.mktemp("celery") / "worker.log", worker_environment())
+    _running_worker = worker
     try:
-        worker.wait_until_ready(WORKER_READY_TIMEOUT_SECONDS)  # its failure message carries the log
-        _running_worker = worker
-        print(f"\nCelery worker ready: {shlex.join(command)} (log: {log_path})")
         yield worker
     finally:
         worker.stop()
