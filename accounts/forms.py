@@ -30,3 +30,19 @@ class ApiTokenForm(forms.Form):
         if self.user.api_tokens.count() >= ApiToken.MAX_PER_USER:
             raise forms.ValidationError(f"You have {ApiToken.MAX_PER_USER} tokens already. Revoke one first.")
         return self.cleaned_data
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.", code="wrong_password")
+        return password

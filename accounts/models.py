@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 # last_used_at is written at most this often: a polling client must not turn every read into a write.
@@ -66,6 +66,21 @@ class User(AbstractUser):
     @property
     def is_radiologist(self) -> bool:
         return self.role == self.Role.RADIOLOGIST
+
+    @property
+    def may_delete_own_account(self) -> bool:
+        # Radiologists and staff sign reviews and act in the audit log: an admin deactivates them instead.
+        return self.is_patient and not (self.is_staff or self.is_superuser)
+
+    def delete_with_files(self) -> None:
+        """Delete the account, its X-rays, readings, reviews and tokens, and every stored file once it commits.
+
+        Audit records stay, as the log must: they name no one any more (actor is SET_NULL) and hold no image.
+        """
+        with transaction.atomic():
+            for scan in self.scans.prefetch_related("predictions"):
+                scan.delete_with_files()
+            self.delete()
 
 
 def hash_token_key(key: str) -> str:

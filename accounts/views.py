@@ -1,11 +1,15 @@
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import ApiTokenForm, PreferencesForm
+from accounts.export import export_zip
+from accounts.forms import ApiTokenForm, DeleteAccountForm, PreferencesForm
 from accounts.models import ApiToken
 from audit.services import Action, record
+from scans.downloads import ZIP, generated_file
 
 
 @login_required
@@ -48,3 +52,26 @@ def revoke_api_token(request, pk: int):
 def get_own_api_token(request, pk: int) -> ApiToken:
     """The user's own token, else 404: another user's token must not even be known to exist."""
     return get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+
+
+@login_required
+@require_GET
+def export_data(request):
+    record(request, Action.DOWNLOADED, request.user, detail="all their data (export)")
+    filename = f"pneumonia-screening-data-{timezone.localdate():%Y-%m-%d}.zip"
+    return generated_file(export_zip(request.user), filename, ZIP)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    user = request.user
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
+    if not (user.may_delete_own_account and form.is_valid()):
+        return render(request, "accounts/delete_account.html", {"form": form})
+    # Recorded first, while the event can still say who; the record stays and stops naming them.
+    record(request, Action.DELETED, user, detail="account deleted by its owner")
+    user.delete_with_files()
+    logout(request)
+    messages.success(request, "Your account, your X-rays and everything about them were deleted.")
+    return redirect("home")

@@ -42,6 +42,9 @@ GET   scans:upload                       -         302 200 200 200 200 200 200
 GET   accounts:preferences               -         302 200 200 200 200 200 200
 GET   accounts:api_tokens                -         302 200 200 200 200 200 200
 POST  accounts:revoke_api_token          token_a   302 302 404 404 404 404 404
+GET   accounts:export_data               -         302 200 200 200 200 200 200
+GET   accounts:delete_account            -         302 200 200 200 200 200 200
+POST  accounts:delete_account            -         302 200 200 200 200 200 200
 GET   scans:detail                       cleared   302 200 404 404 404 404 200
 GET   scans:status                       cleared   302 200 404 404 404 404 200
 GET   scans:image                        cleared   302 200 404 404 404 404 200
