@@ -1,0 +1,359 @@
+"""Every performance figure of the portal in one run: `.venv/bin/python bench/run.py [--quick]`.
+
+Runs, bounded in time and request count, against the settings in the environment (embedded defaults:
+SQLite and the filesystem broker in a throw-away PORTAL_VAR_DIR; or DATABASE_URL and CELERY_BROKER_URL
+for PostgreSQL and Redis, which should point at a scratch database and Redis DB):
+
+1. single-image inference, Predictor.predict against the bare minimum (bench/predictor_latency.py);
+2. upload to result through gunicorn, the broker and one worker, with where the time goes;
+3. throughput on queued scans with 1 and 2 worker processes;
+4. RSS of a worker process after inference;
+5. history and worklist pages with 1,000 scans and 20 concurrent users (locust);
+6. a 3000x2500 16-bit PNG and DICOM from upload to result;
+7. seconds per training epoch, as recorded in the model's manifest.
+
+Prints JSON lines as it goes and a table at the end. Figures only: nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+from PIL import Image
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR))
+
+from bench import harness  # noqa: E402
+
+PAGE_POLL_SECONDS = 1.0  # the scan page's status fragment: hx-trigger="every 1s"
+CLIENT_POLL_SECONDS = 0.02
+RESULT_TIMEOUT_SECONDS = 30
+figures: list[dict] = []
+
+
+def emit(section: str, name: str, **values) -> dict:
+    row = {"section": section, "figure": name, **values}
+    figures.append(row)
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def percentile(values, fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def latency_figures(values_s: list[float]) -> dict:
+    return {
+        "n": len(values_s),
+        "p50_ms": round(statistics.median(values_s) * 1000, 1),
+        "p95_ms": round(percentile(values_s, 0.95) * 1000, 1),
+    }
+
+
+# --- Set-up ---------------------------------------------------------------------------------------
+
+
+def configure_environment() -> Path | None:
+    """Settings for this process and every server it starts; a throw-away var folder unless one is given."""
+    temporary = None
+    if not os.environ.get("PORTAL_VAR_DIR"):
+        temporary = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+        os.environ["PORTAL_VAR_DIR"] = str(temporary)
+    var = Path(os.environ["PORTAL_VAR_DIR"])
+    for folder in ("broker", "broker-processed", "broker-control", "media", "static"):
+        (var / folder).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["API_USER_RATE"] = "1000000/minute"  # one benchmark client is one API user
+    os.environ["ACCOUNT_EMAIL_VERIFICATION"] = "none"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return temporary
+
+
+def make_patient(label: str):
+    from accounts.models import ApiToken
+    from tests.factories import UserFactory
+
+    patient = UserFactory(email=f"bench-{label}-{os.getpid()}-{time.time_ns()}@example.com")
+    _, key = ApiToken.issue(patient, "benchmark")
+    return patient, key
+
+
+def xray_jpeg() -> bytes:
+    from ml.constants import DEFAULT_DATA_DIR
+
+    return (DEFAULT_DATA_DIR / "NORMAL" / "IM-0115-0001.jpeg").read_bytes()
+
+
+def large_uploads() -> dict[str, bytes]:
+    """A real X-ray blown up to 3000x2500 with 16-bit grey levels, as a PNG and as a DICOM."""
+    from tests.ml.dicom_files import dicom_bytes
+
+    grey = Image.open(io.BytesIO(xray_jpeg())).convert("F").resize((3000, 2500), Image.Resampling.BICUBIC)
+    pixels = np.clip(np.asarray(grey) * 257, 0, 65535).astype(np.uint16)
+    png = io.BytesIO()
+    Image.fromarray(pixels).save(png, "PNG")
+    return {"PNG 3000x2500 16-bit": png.getvalue(), "DICOM 3000x2500 16-bit": dicom_bytes(pixels)}
+
+
+# --- 1. Single-image inference --------------------------------------------------------------------
+
+
+def bench_predictor(repeats: int) -> None:
+    command = [sys.executable, str(REPO_DIR / "bench" / "predictor_latency.py"), "--repeats", str(repeats)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600).stdout
+    for line in output.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            emit("1 inference", row.pop("bench"), **row)
+
+
+# --- 2 and 6. Upload to result --------------------------------------------------------------------
+
+
+def upload_and_wait(server, key: str, filename: str, data: bytes) -> dict:
+    """Upload through the API, poll it until the reading is there; the scan's own timestamps say the rest."""
+    from scans.models import Scan
+
+    headers = {"Authorization": f"Token {key}"}
+    started = time.time()
+    answer = requests.post(f"{server.url}/api/v1/scans/", headers=headers, files={"image": (filename, data)})
+    uploaded = time.time()
+    answer.raise_for_status()
+    scan_id = answer.json()["id"]
+    while time.time() - started < RESULT_TIMEOUT_SECONDS:
+        status = requests.get(f"{server.url}/api/v1/scans/{scan_id}/", headers=headers).json()["status"]
+        if status not in ("queued", "processing"):
+            break
+        time.sleep(CLIENT_POLL_SECONDS)
+    seen = time.time()
+    scan = Scan.objects.get(pk=scan_id)
+    prediction = scan.predictions.first()
+    finished = scan.finished_at.timestamp()
+    # The page's first poll after the result is there: it polls every second from the upload's answer.
+    page_learns = uploaded + math.ceil(max(finished - uploaded, 0) / PAGE_POLL_SECONDS) * PAGE_POLL_SECONDS
+    return {
+        "status": scan.status,
+        "upload": uploaded - started,
+        "queue wait": (scan.started_at - scan.queued_at).total_seconds(),
+        "inference": prediction.inference_ms / 1000 if prediction else 0.0,
+        "worker total": (scan.finished_at - scan.started_at).total_seconds(),
+        "result ready (client)": seen - started,
+        "result on page (1 s poll)": max(page_learns, finished) - started,
+    }
+
+
+def bench_upload_to_result(section: str, server, key: str, uploads: list[tuple[str, bytes]], count: int) -> None:
+    runs = [upload_and_wait(server, key, *uploads[index % len(uploads)]) for index in range(count)]
+    statuses = sorted({run["status"] for run in runs})
+    for part in runs[0]:
+        if part != "status":
+            emit(section, part, statuses=statuses, **latency_figures([run[part] for run in runs]))
+    db_and_files = [run["worker total"] - run["inference"] for run in runs]
+    emit(section, "DB write, heatmap and file read", **latency_figures(db_and_files))
+
+
+# --- 3 and 4. Throughput and worker memory --------------------------------------------------------
+
+
+def bench_throughput(var: Path, key_owner, count: int, concurrency: int) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scans.models import Scan
+    from scans.services import create_scan
+    from scans.validation import validate_upload
+
+    validated = validate_upload(SimpleUploadedFile("chest.jpeg", xray_jpeg(), "image/jpeg"))
+    ids = [create_scan(key_owner, validated).pk for _ in range(count)]  # queued while no worker runs
+    worker = harness.Worker(var / f"worker-throughput-{concurrency}.log", concurrency=concurrency)
+    try:
+        deadline = time.time() + 120 + count
+        pending = Scan.objects.filter(pk__in=ids, status__in=("queued", "processing"))
+        while pending.exists() and time.time() < deadline:
+            time.sleep(0.5)
+        scans = Scan.objects.filter(pk__in=ids).exclude(started_at=None).exclude(finished_at=None)
+        first = min(scan.started_at for scan in scans)
+        last = max(scan.finished_at for scan in scans)
+        done = scans.filter(status="done").count()
+        seconds = (last - first).total_seconds()
+        emit(
+            "3 throughput",
+            f"{concurrency} worker process{'es' if concurrency > 1 else ''}",
+            scans=count,
+            done=done,
+            seconds=round(seconds, 2),
+            scans_per_s=round(done / seconds, 1),
+            batch_size=1,
+        )
+        for pid in worker.children():
+            emit(
+                "4 memory",
+                f"worker child after {done // concurrency}+ scans ({concurrency} processes)",
+                rss_mb=round(harness.rss_mb(pid), 1),
+                tensorflow_loaded=harness.loads_tensorflow(pid),
+            )
+        emit("4 memory", f"worker parent ({concurrency} processes)", rss_mb=round(harness.rss_mb(worker.process.pid), 1))
+    finally:
+        worker.stop()
+
+
+# --- 5. Pages -------------------------------------------------------------------------------------
+
+
+def seed_pages(scans: int):
+    """One patient with `scans` finished scans, a tenth flagged for review; a radiologist to read them."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from scans.models import Prediction, Scan
+    from tests.factories import RadiologistFactory, grey_png
+
+    patient, _ = make_patient("pages")
+    radiologist = RadiologistFactory(email=f"bench-radiologist-{os.getpid()}-{time.time_ns()}@example.com")
+    now = timezone.now()
+    from django.core.files.storage import default_storage
+
+    png = grey_png()
+    image_name = default_storage.save("bench/scan.png", io.BytesIO(png))
+    rows = [
+        Scan(
+            owner=patient, status=Scan.Status.DONE, image=image_name, original_filename=f"chest-{index}.jpeg",
+            source_format="JPEG", width=64, height=64, size_bytes=len(png), sha256="0" * 64,
+            queued_at=now, started_at=now, finished_at=now,
+            review_requested_at=now if index % 10 == 0 else None,
+        )
+        for index in range(scans)
+    ]  # fmt: skip
+    created = Scan.objects.bulk_create(rows)
+    Prediction.objects.bulk_create(
+        Prediction(
+            scan=scan, model_version="bench", probability=0.9 if index % 10 == 0 else 0.1,
+            label="pneumonia" if index % 10 == 0 else "normal", needs_review=index % 10 == 0,
+            indeterminate=False, inference_ms=10, queue_ms=10,
+        )
+        for index, scan in enumerate(created)
+    )  # fmt: skip
+    cookies = {}
+    for user in (patient, radiologist):
+        client = Client()
+        client.force_login(user)
+        cookies[user.role] = client.cookies["sessionid"].value
+    return cookies
+
+
+def bench_pages(var: Path, server, cookies: dict, users: int, seconds: int) -> None:
+    for name, path, role in (("history", "/scans/", "patient"), ("worklist", "/reviews/", "radiologist")):
+        prefix = var / f"locust-{name}"
+        environment = {**os.environ, "BENCH_PATH": path, "BENCH_SESSION": cookies[role]}
+        command = [
+            sys.executable, "-m", "locust", "-f", str(REPO_DIR / "bench" / "locustfile.py"), "--headless",
+            "--host", server.url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+            "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+        ]  # fmt: skip
+        subprocess.run(command, env=environment, capture_output=True, timeout=seconds + 60, check=False)
+        summary = next(row for row in _csv_rows(f"{prefix}_stats.csv") if row["Name"] == "Aggregated")
+        emit(
+            "5 pages",
+            f"{name} (1,000 scans, {users} users)",
+            requests=int(summary["Request Count"]),
+            failures=int(summary["Failure Count"]),
+            p50_ms=float(summary["50%"]),
+            p95_ms=float(summary["95%"]),
+            requests_per_s=round(float(summary["Requests/s"]), 1),
+        )
+
+
+def _csv_rows(path: str) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as stats:
+        return list(csv.DictReader(stats))
+
+
+# --- 7. Training ----------------------------------------------------------------------------------
+
+
+def bench_training() -> None:
+    from ml.constants import ARTIFACTS_DIR, MANIFEST_NAME
+
+    manifest = json.loads((ARTIFACTS_DIR / MANIFEST_NAME).read_text())
+    for run in manifest.get("training", []):
+        emit(
+            "7 training",
+            f"seed {run['seed']}",
+            seconds_per_epoch=run["seconds_per_epoch"],
+            epochs=run["epochs"],
+            batch_size=run["batch_size"],
+        )
+
+
+# --- Report ---------------------------------------------------------------------------------------
+
+
+def print_table() -> None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = settings.CELERY_BROKER_URL.split("://")[0]
+    print(f"\n{database} + {broker} broker, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"{'section':<13} {'figure':<52} values")
+    for row in figures:
+        values = {key: value for key, value in row.items() if key not in ("section", "figure")}
+        text = "  ".join(f"{key}={value}" for key, value in values.items())
+        print(f"{row['section']:<13} {row['figure']:<52} {text}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs: a smoke test of the benchmark itself")
+    args = parser.parse_args(argv)
+    uploads, queued, large, pages_seconds = (20, 40, 2, 5) if args.quick else (200, 400, 10, 20)
+    temporary = configure_environment()
+    var = Path(os.environ["PORTAL_VAR_DIR"])
+    server = None
+    try:
+        bench_predictor(50 if args.quick else 300)
+        server = harness.WebServer(var / "gunicorn.log")
+        patient, key = make_patient("uploads")
+        worker = harness.Worker(var / "worker.log")
+        try:
+            jpeg = [("chest.jpeg", xray_jpeg())]
+            upload_and_wait(server, key, *jpeg[0])  # warm: the first task loads what it imports lazily
+            bench_upload_to_result("2 upload", server, key, jpeg, uploads)
+            for name, data in large_uploads().items():
+                bench_upload_to_result(f"6 {name.split()[0]}", server, key, [(name, data)], large)
+        finally:
+            worker.stop()
+        for concurrency in (1, 2):
+            bench_throughput(var, patient, queued, concurrency)
+        bench_pages(var, server, seed_pages(1000), users=20, seconds=pages_seconds)
+        bench_training()
+    finally:
+        if server:
+            server.stop()
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+    print_table()
+
+
+if __name__ == "__main__":
+    main()
