@@ -15,9 +15,12 @@ _RAMP = np.array([[0.0, 0, 0, 255], [0.35, 0, 200, 255], [0.6, 255, 230, 0], [1.
 def colourise(heatmap: np.ndarray) -> np.ndarray:
     """RGBA uint8 image for a heatmap in [0, 1]; weak activations fade to transparent."""
     values = np.clip(heatmap, 0.0, 1.0)
-    channels = [np.interp(values, _RAMP[:, 0], _RAMP[:, c]) for c in (1, 2, 3)]
-    alpha = np.clip((values - 0.15) / 0.6, 0.0, 1.0) * 220
-    return np.stack(channels + [alpha], axis=-1).astype(np.uint8)
+    # Written channel by channel into the uint8 image: no four-channel float64 copy to stack and cast.
+    rgba = np.empty(values.shape + (4,), dtype=np.uint8)
+    for channel in range(3):
+        rgba[..., channel] = np.interp(values, _RAMP[:, 0], _RAMP[:, channel + 1])
+    rgba[..., 3] = np.clip((values - 0.15) / 0.6, 0.0, 1.0) * 220
+    return rgba
 
 
 def overlay_size(width: int, height: int) -> tuple[int, int]:
@@ -31,5 +34,7 @@ def render_heatmap_png(heatmap: np.ndarray, width: int, height: int) -> bytes:
         overlay_size(width, height), Image.Resampling.BILINEAR
     )
     buffer = io.BytesIO()
-    Image.fromarray(colourise(np.asarray(field)), mode="RGBA").save(buffer, "PNG", optimize=True)
+    # zlib level 3, not optimize=True: a strong reading's overlay took 270 ms to squeeze 30 % smaller,
+    # five times the model's own time per scan; level 3 takes 13 ms.
+    Image.fromarray(colourise(np.asarray(field)), mode="RGBA").save(buffer, "PNG", compress_level=3)
     return buffer.getvalue()
