@@ -126,7 +126,7 @@ def previous_scan(user, scan: Scan) -> Scan | None:
 @login_required
 @require_GET
 def status(request, pk: int):
-    # Not audited: polled every second while the scan is unfinished, and it shows no result.
+    # Not audited: polled twice a second while the scan is unfinished, and it shows no result.
     scan = get_scan_for(request, pk)
     if scan.is_finished and request.htmx:
         # The result needs the whole page (image, heatmap, explanations): have htmx reload it once.
