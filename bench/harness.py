@@ -62,9 +62,9 @@ class Process:
 
 
 class WebServer(Process):
-    """gunicorn, as production runs the portal (Dockerfile), with one worker per core."""
+    """gunicorn, as production runs the portal (Dockerfile: three sync workers)."""
 
-    def __init__(self, log_path: Path, workers: int = 2):
+    def __init__(self, log_path: Path, workers: int = 3):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
