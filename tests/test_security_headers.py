@@ -144,11 +144,14 @@ def test_the_inline_code_finder_finds_inline_code():
         ("/admin/no-such-page/", 302),  # the admin sends the anonymous to log in first
     ],
 )
-def test_error_pages_carry_the_security_headers(db, url, status):
+def test_error_pages_carry_the_security_headers_and_no_inline_code(db, url, status):
     response = Client(raise_request_exception=False).get(url)
 
     assert response.status_code == status
     assert_security_headers(response)
+    parser = InlineCode()
+    parser.feed(response.content.decode())
+    assert parser.found == []
 
 
 def test_a_refused_csrf_post_carries_the_security_headers(db):

@@ -45,8 +45,16 @@ def page(chromium, live_server):
     context = chromium.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    blocked = []  # the browser reports what the Content-Security-Policy stopped on the console
+
+    def note_blocked(message):
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    page.on("console", note_blocked)
     yield page
     context.close()
+    assert blocked == [], f"the Content-Security-Policy blocked what a page needs: {blocked}"
 
 
 @pytest.fixture
