@@ -10,6 +10,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import User
 from scans.models import Prediction, Scan
@@ -53,7 +54,7 @@ def test_an_uploaded_xray_gets_one_prediction_with_a_heatmap(
     print(f"model {prediction.model_version}: {prediction}, inference {prediction.inference_ms:.0f} ms")
 
     detail = patient_client.get(scan.get_absolute_url())
-    assert f"{prediction.percent}%" in detail.content.decode()
+    assert escape(prediction.display_percent) in detail.content.decode()
     heatmap = patient_client.get(reverse("scans:heatmap", args=[scan.pk]))
     assert heatmap.status_code == 200
     assert b"".join(heatmap.streaming_content).startswith(b"\x89PNG")
