@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
@@ -33,7 +35,7 @@ class FilterOption:
 
 @dataclass
 class Worklist:
-    cases: list[Scan]
+    cases: Sequence[Scan]
     counts: dict[str, int]
     reason: str
     claim: str
@@ -62,11 +64,48 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
         cases = cases.filter(REASONS[reason][1])
     if claim in claim_filters:
         cases = cases.filter(claim_filters[claim])
-    cases = list(cases)
-    for case in cases:
-        case.waiting_since, case.priority = waiting_since(case), priority(case, now)
-    ordered = sorted(cases, key=lambda case: case.priority, reverse=True)
-    return Worklist(ordered, counts, reason if reason in REASONS else "", claim if claim in claim_filters else "")
+    return Worklist(
+        RankedCases(cases, now), counts, reason if reason in REASONS else "", claim if claim in claim_filters else ""
+    )
+
+
+class RankedCases(Sequence):
+    """The cases, most urgent first, ranked from the few columns priority needs; the full rows (with
+    owner and claim holder) are loaded only for the slice a page shows, not for the whole worklist."""
+
+    _RANKING_FIELDS = ("pk", "ai_probability", "ai_flagged", "review_requested_at", "finished_at", "created_at")
+
+    def __init__(self, cases: QuerySet, now: datetime):
+        self._cases = cases
+        ranked = []
+        for row in cases.values(*self._RANKING_FIELDS):
+            case = SimpleNamespace(**row)
+            ranked.append((row["pk"], waiting_since(case), priority(case, now)))
+        self._ranked = sorted(ranked, key=lambda entry: entry[2], reverse=True)
+
+    def __len__(self) -> int:
+        return len(self._ranked)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            if not -len(self) <= index < len(self):
+                raise IndexError(index)
+            return self[index : index + 1 or None][0]
+        chosen = self._ranked[index]
+        rows = self._cases.in_bulk([pk for pk, _, _ in chosen])
+        page = []
+        for pk, since, urgency in chosen:
+            if pk in rows:  # gone since it was ranked: left out rather than shown stale
+                case = rows[pk]
+                case.waiting_since, case.priority = since, urgency
+                page.append(case)
+        return page
+
+    def __iter__(self):
+        return iter(self[:])  # one query for all, not one per case
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
 
 
 def waiting_cases(radiologist) -> QuerySet:
