@@ -41,7 +41,6 @@ sys.path.insert(0, str(REPO_DIR))
 from bench import harness  # noqa: E402
 
 
-
 def page_poll_seconds() -> float:
     """How often the scan page's status fragment asks, read from its hx-trigger."""
     template = (REPO_DIR / "scans" / "templates" / "scans" / "detail.html").read_text()
@@ -236,6 +235,28 @@ def bench_throughput(var: Path, owner, count: int, concurrency: int) -> None:
         worker.stop()
 
 
+def bench_batching(repeats: int = 30) -> None:
+    """The model's cost per image when several queued scans share one call (resize_tensor_input)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ml.predictor import Predictor
+
+    model_path = str(Predictor.load().model_path)
+    image = np.random.default_rng(0).random((1, 224, 224, 1), dtype=np.float32)
+    for batch in (1, 4, 8):
+        interpreter = Interpreter(model_path=model_path, num_threads=1)
+        tensor = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(tensor, [batch, 224, 224, 1])
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(tensor, np.repeat(image, batch, axis=0))
+        interpreter.invoke()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            interpreter.invoke()
+        per_image = (time.perf_counter() - started) / repeats / batch * 1000
+        emit("3 throughput", f"model call, batch of {batch}", ms_per_image=round(per_image, 2))
+
+
 # --- 5. Pages -------------------------------------------------------------------------------------
 
 
@@ -286,8 +307,9 @@ def bench_pages(var: Path, server, cookies: dict, users: int, seconds: int) -> N
         environment = {**os.environ, "BENCH_PATH": path, "BENCH_SESSION": cookies[role]}
         command = [
             sys.executable, "-m", "locust", "-f", str(REPO_DIR / "bench" / "locustfile.py"), "--headless",
-            "--host", server.url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
-            "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+            "--host", server.url, "--users", str(users), "--spawn-rate", "10", "--run-time", f"{seconds}s",
+            # Figures for all users at work, not for the first seconds while they arrive and gunicorn warms up.
+            "--reset-stats", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
         ]  # fmt: skip
         subprocess.run(command, env=environment, capture_output=True, timeout=seconds + 60, check=False)
         summary = next(row for row in _csv_rows(f"{prefix}_stats.csv") if row["Name"] == "Aggregated")
@@ -346,7 +368,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs: a smoke test of the benchmark itself")
     args = parser.parse_args(argv)
-    uploads, queued, large, pages_seconds = (20, 40, 2, 5) if args.quick else (200, 400, 10, 20)
+    uploads, queued, large, pages_seconds = (20, 40, 2, 8) if args.quick else (200, 400, 10, 30)
     temporary = configure_environment()
     var = Path(os.environ["PORTAL_VAR_DIR"])
     server = None
@@ -365,6 +387,7 @@ def main(argv=None) -> None:
             worker.stop()
         for concurrency in (1, 2):
             bench_throughput(var, patient, queued, concurrency)
+        bench_batching()
         bench_pages(var, server, seed_pages(1000), users=20, seconds=pages_seconds)
         bench_training()
     finally:
