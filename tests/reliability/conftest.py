@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -132,20 +133,21 @@ def publishing_to(broker: Broker):
     """Send this process's tasks (the web side of the test) to the test's broker."""
     from portal.celery import app
 
-    saved = app.conf.broker_url, app.conf.broker_transport_options
-    app.conf.broker_url, app.conf.broker_transport_options = broker.url, broker.transport_options
+    # The write URL, because Celery prefers a CELERY_BROKER_URL environment variable (as CI sets) to broker_url.
+    saved = app.conf.broker_write_url, app.conf.broker_transport_options
+    app.conf.broker_write_url, app.conf.broker_transport_options = broker.url, broker.transport_options
     _drop_connections(app)
     try:
         yield
     finally:
-        app.conf.broker_url, app.conf.broker_transport_options = saved
+        app.conf.broker_write_url, app.conf.broker_transport_options = saved
         _drop_connections(app)
 
 
 def _drop_connections(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Close every pooled broker connection; the next send opens one to whatever app.conf names now."""
+    kombu.pools.reset()  # closes them and empties kombu's registry, so no closed pool is handed out again
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -36,7 +36,7 @@ def timed_upload(client, data) -> tuple[Scan, float]:
 
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
 def test_an_upload_with_the_broker_down_is_answered_and_kept_for_the_sweeper(
-    patient_client, redis_broker, xray_bytes, record_timing, fault
+    patient_client, redis_broker, xray_bytes, record_timing, fault, caplog
 ):
     if fault == "stopped":
         redis_broker.redis.stop()
@@ -49,6 +49,7 @@ def test_an_upload_with_the_broker_down_is_answered_and_kept_for_the_sweeper(
     record_timing(f"upload answered with Redis {fault}", seconds)
 
     assert seconds < ANSWER_WITHIN_SECONDS
+    assert f"scan {scan.pk} stays queued" in caplog.text  # the send did fail: the test broke the right broker
     assert scan.status == Scan.Status.QUEUED
     assert scan.image.storage.exists(scan.image.name)
     # The sweeper finds it, and a broker still down does not stop the sweeper either.
@@ -58,7 +59,7 @@ def test_an_upload_with_the_broker_down_is_answered_and_kept_for_the_sweeper(
 
 
 def test_uploads_during_a_redis_outage_are_all_read_once_it_is_back(
-    patient_client, redis_broker, workers, xray_bytes, wait_for_scan, record_timing
+    patient_client, redis_broker, workers, xray_bytes, wait_for_scan, record_timing, caplog
 ):
     workers.start(redis_broker)
     with publishing_to(redis_broker):
@@ -72,6 +73,7 @@ def test_uploads_during_a_redis_outage_are_all_read_once_it_is_back(
             during.append(scan)
             answer_times.append(seconds)
         assert all(scan.status == Scan.Status.QUEUED for scan in during)
+        assert caplog.text.count("stays queued for requeue_stuck_scans") == UPLOADS_DURING_OUTAGE
 
         redis_broker.redis.start()  # empty: whatever was not sent is not there
         requeued = requeue_stuck_scans(now=after_the_requeue_delay())

@@ -32,16 +32,28 @@ def database_unavailable():
         return
     name = connection.settings_dict["NAME"]
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
+        cursor.execute("SELECT pg_backend_pid()")
+        (own_pid,) = cursor.fetchone()  # the test's own connection, which keeps watching the scan
+    with maintenance_connection() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s", [name, own_pid]
         )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        try:
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def maintenance_connection():
+    """A connection to the server's postgres database: a database cannot refuse connections to itself."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params["dbname"] = "postgres"
+    return psycopg.connect(**params, autocommit=True)
 
 
 @contextlib.contextmanager
