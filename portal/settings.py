@@ -209,6 +209,7 @@ _REDIS_TRANSPORT_OPTIONS = {
 }
 _BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "portal.broker:FilesystemTransport"  # kombu's, without its lost messages
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_FOLDER),
         "data_folder_out": str(_BROKER_FOLDER),

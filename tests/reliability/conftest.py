@@ -101,6 +101,7 @@ class Broker:
     transport_options: dict
     worker_environment: dict  # what a worker needs to consume from it
     redis: RedisServer | None = None
+    transport: str | None = None  # a transport class that overrides the URL's scheme
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def private_broker(tmp_path):
         options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "data_folder_in": str(var / "broker"),
                    "data_folder_out": str(var / "broker"), "processed_folder": str(var / "broker-processed"),
                    "control_folder": str(var / "broker-control")}  # fmt: skip
-        yield Broker("filesystem://", options, {"PORTAL_VAR_DIR": str(var)})
+        yield Broker("filesystem://", options, {"PORTAL_VAR_DIR": str(var)}, transport=settings.CELERY_BROKER_TRANSPORT)
         return
     server = RedisServer(free_port(), tmp_path)
     server.start()
@@ -134,13 +135,16 @@ def publishing_to(broker: Broker):
     from portal.celery import app
 
     # The write URL, because Celery prefers a CELERY_BROKER_URL environment variable (as CI sets) to broker_url.
-    saved = app.conf.broker_write_url, app.conf.broker_transport_options
-    app.conf.broker_write_url, app.conf.broker_transport_options = broker.url, broker.transport_options
+    conf = app.conf
+    saved = {"broker_write_url": conf.broker_write_url, "broker_transport_options": conf.broker_transport_options,
+             "broker_transport": conf.broker_transport}  # fmt: skip
+    conf.update(broker_write_url=broker.url, broker_transport_options=broker.transport_options,
+                broker_transport=broker.transport)  # fmt: skip
     _drop_connections(app)
     try:
         yield
     finally:
-        app.conf.broker_write_url, app.conf.broker_transport_options = saved
+        conf.update(saved)
         _drop_connections(app)
 
 

@@ -1,0 +1,50 @@
+"""The embedded broker delivers every message whole while a worker polls the folder it is written to."""
+
+import threading
+
+from django.conf import settings
+from kombu import Connection
+
+from portal.celery import app
+
+TRANSPORT = "portal.broker:FilesystemTransport"
+MESSAGES = 3000
+
+
+def test_a_polling_consumer_never_reads_a_half_written_message(tmp_path):
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "polling_interval": 0}
+    received, broken = [], []
+
+    def consume():
+        with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
+            queue = connection.SimpleQueue("scans")
+            while len(received) + len(broken) < MESSAGES:
+                try:
+                    message = queue.get(timeout=10)
+                except queue.Empty:
+                    return
+                except ValueError as error:  # what kombu's own transport raises on a half-written file
+                    broken.append(error)
+                    continue
+                received.append(message.payload["number"])
+                message.ack()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
+        queue = connection.SimpleQueue("scans")
+        for number in range(MESSAGES):
+            queue.put({"number": number, "padding": "x" * 4000})
+    consumer.join(timeout=60)
+
+    assert broken == []
+    assert sorted(received) == list(range(MESSAGES))
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_the_embedded_set_up_uses_it():
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        with app.connection_for_write() as connection:
+            assert type(connection.transport).__module__ == "portal.broker"
+    else:
+        assert settings.CELERY_BROKER_URL.startswith("redis://")
