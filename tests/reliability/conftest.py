@@ -173,12 +173,25 @@ class Workers:
         return "\n".join(f"--- {worker.log_path.name}\n{worker.log_tail()[-6000:]}" for worker in self.started)
 
 
+STARTED_WORKERS = pytest.StashKey[Workers]()
+
+
 @pytest.fixture
-def workers(django_db_setup, tmp_path):
-    started: list[WorkerProcess] = []
-    yield Workers(tmp_path, started)
-    for worker in started:
+def workers(django_db_setup, tmp_path, request):
+    started = Workers(tmp_path, [])
+    request.node.stash[STARTED_WORKERS] = started
+    yield started
+    for worker in started.started:
         worker.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the end of each of its workers' logs."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and STARTED_WORKERS in item.stash:
+        report.sections.append(("reliability workers' logs (tail)", item.stash[STARTED_WORKERS].logs()))
 
 
 def pool_children(worker: WorkerProcess) -> list[int]:
