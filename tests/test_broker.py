@@ -1,6 +1,7 @@
 """The embedded broker delivers every message whole while a worker polls the folder it is written to."""
 
 import threading
+import uuid
 
 from django.conf import settings
 from kombu import Connection
@@ -17,11 +18,14 @@ def test_a_polling_consumer_never_reads_a_half_written_message(tmp_path):
     control.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(control),
                "polling_interval": 0}  # fmt: skip
+    # A queue name of its own: kombu remembers bindings per transport class, and the portal's "scans"
+    # queue, bound in another folder earlier in the run, would keep this one's binding from being written.
+    queue_name = f"race-{uuid.uuid4().hex}"
     received, broken = [], []
 
     def consume():
         with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
-            queue = connection.SimpleQueue("scans")
+            queue = connection.SimpleQueue(queue_name)
             while len(received) + len(broken) < MESSAGES:
                 try:
                     message = queue.get(timeout=10)
@@ -36,7 +40,7 @@ def test_a_polling_consumer_never_reads_a_half_written_message(tmp_path):
     consumer = threading.Thread(target=consume)
     consumer.start()
     with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
-        queue = connection.SimpleQueue("scans")
+        queue = connection.SimpleQueue(queue_name)
         for number in range(MESSAGES):
             queue.put({"number": number, "padding": "x" * 4000})
     consumer.join(timeout=60)
