@@ -165,11 +165,9 @@ class Scan(models.Model):
 
     @property
     def latest_prediction(self) -> Prediction | None:
-        # Uses the prefetched, newest-first list when with_latest_prediction() loaded it.
-        predictions = list(self.predictions.all())
-        if predictions and hasattr(self, "_prefetched_objects_cache"):
-            return predictions[0]
-        return self.predictions.order_by("-created_at").first()
+        # Prediction's default ordering is newest first, so this reads the list with_latest_prediction()
+        # prefetched, or makes one query when nothing was prefetched (a scan has one per model version).
+        return next(iter(self.predictions.all()), None)
 
     @property
     def latest_review(self):
