@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -303,9 +304,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True  # no script reads the token: forms carry it
 CSRF_COOKIE_SAMESITE = "Lax"
-# An idle timeout: every request pushes the expiry on, so a login ends after this long unused.
+# An idle timeout: a login ends after this long unused. Use pushes the expiry on, writing the session
+# at most once every SESSION_REFRESH_SECONDS (accounts.middleware.IdleTimeoutMiddleware).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 # Only this site's own scripts, styles, images and forms; no inline code, no framing, no plugins.
 # Pico's stylesheet draws its icons from data: URLs. A template that needs an inline script gives it
 # the nonce: <script nonce="{{ csp_nonce }}">.

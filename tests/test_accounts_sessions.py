@@ -1,6 +1,7 @@
 """Logins: a new session key at login, the session gone from the server at logout, every session of a
 deactivated account ended, an idle timeout, and Django's four password rules with 12 characters."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.middleware import REFRESHED_AT
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 
@@ -108,15 +110,48 @@ def test_unticking_active_on_the_account_page_ends_all_its_sessions(admin_client
     assert Session.objects.count() == 2  # the admin's and the bystander's
 
 
-def test_each_request_pushes_the_idle_timeout_on(client, db, settings):
+def stored_expiry(client):
+    return Session.objects.get(pk=client.session.session_key).expire_date
+
+
+def test_use_after_a_pause_pushes_the_idle_timeout_on(client, db, settings):
     log_in(client, verified_user())
-    session = Session.objects.get()
-    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() + timedelta(seconds=5))
+    assert is_logged_in(client)
+    session = client.session
+    session[REFRESHED_AT] -= settings.SESSION_REFRESH_SECONDS  # the last push was a minute ago
+    session.save()
+    Session.objects.filter(pk=session.session_key).update(expire_date=timezone.now() + timedelta(seconds=5))
 
     assert is_logged_in(client)
 
-    expiry = Session.objects.get(pk=session.pk).expire_date
-    assert expiry > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+    assert stored_expiry(client) > timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE - 60)
+
+
+def test_requests_within_the_refresh_interval_do_not_write_the_session(client, db):
+    log_in(client, verified_user())
+    assert is_logged_in(client)
+    written = stored_expiry(client)
+
+    for _ in range(3):
+        assert is_logged_in(client)
+
+    assert stored_expiry(client) == written
+
+
+def test_a_user_in_steady_use_stays_logged_in_past_the_timeout(client, db, settings):
+    """Pushes once a minute keep a login alive however long the work goes on."""
+    settings.SESSION_COOKIE_AGE, settings.SESSION_REFRESH_SECONDS = 3, 1
+    log_in(client, verified_user())
+
+    for _ in range(4):  # 4 s of use, a request every second, against a 3 s timeout
+        time.sleep(1)
+        assert is_logged_in(client)
+
+
+def test_an_anonymous_visit_starts_no_session(client, db):
+    client.get(reverse("account_login"))
+
+    assert Session.objects.count() == 0
 
 
 def test_a_session_idle_past_the_timeout_is_logged_out(client, db):
@@ -131,7 +166,7 @@ def test_a_session_idle_past_the_timeout_is_logged_out(client, db):
 
 def test_the_idle_timeout_is_half_an_hour_by_default(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_REFRESH_SECONDS == 60
 
 
 @pytest.mark.parametrize(
