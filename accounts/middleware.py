@@ -31,3 +31,9 @@ class IdleTimeoutMiddleware:
             if now - session.get(REFRESHED_AT, 0) >= settings.SESSION_REFRESH_SECONDS:
                 session[REFRESHED_AT] = now  # modified, so SessionMiddleware saves it with a new expiry
         return self.get_response(request)
+
+
+def stamp_login(sender, request, user, **kwargs) -> None:
+    """user_logged_in: the login saves the session anyway, so the first request after it need not."""
+    if request is not None and hasattr(request, "session"):
+        request.session[REFRESHED_AT] = time.time()
