@@ -11,7 +11,7 @@ import kombu.exceptions
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -81,6 +81,16 @@ class ScanQuerySet(models.QuerySet):
 
     def unfinished(self):
         return self.filter(status__in=Scan.UNFINISHED)
+
+    def latest_probabilities(self):
+        """(uploaded at, probability of the newest reading) of each scan that has a reading, as plain
+        tuples: the history's trend line needs two columns, not scans with their readings prefetched."""
+        newest = Prediction.objects.filter(scan=OuterRef("pk")).order_by("-created_at").values("probability")[:1]
+        return (
+            self.annotate(latest_probability=Subquery(newest))
+            .exclude(latest_probability=None)
+            .values_list("created_at", "latest_probability")
+        )
 
     def with_latest_prediction(self):
         """With the owner, the claim holder and the readings and reviews, newest first, in three queries."""

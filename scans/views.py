@@ -61,13 +61,13 @@ def upload(request):
 @login_required
 @require_GET
 def history(request):
-    own_scans = Scan.objects.filter(owner=request.user).with_latest_prediction()
-    page = Paginator(own_scans, SCANS_PER_PAGE).get_page(request.GET.get("page"))
+    own_scans = Scan.objects.filter(owner=request.user)
+    page = Paginator(own_scans.with_latest_prediction(), SCANS_PER_PAGE).get_page(request.GET.get("page"))
     finished = own_scans.filter(status=Scan.Status.DONE)
     if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
         finished = finished.exclude(reviews=None)
-    finished = finished[:TREND_LENGTH]
-    return render(request, "scans/history.html", {"page": page, "trend_scans": finished})
+    trend = finished.latest_probabilities()[:TREND_LENGTH]
+    return render(request, "scans/history.html", {"page": page, "trend_readings": trend})
 
 
 @login_required

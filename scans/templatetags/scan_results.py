@@ -9,14 +9,14 @@ LEFT = MARGIN * 3  # room for the percentage labels
 
 
 @register.inclusion_tag("scans/_trend.html")
-def result_trend(scans):
+def result_trend(readings):
     """An inline SVG line of the probabilities of finished scans, oldest on the left, placed by date.
 
-    Drawn on the server so the page needs no chart library and reads the same without JavaScript.
+    `readings` are (uploaded at, probability) pairs (ScanQuerySet.latest_probabilities). Drawn on the
+    server so the page needs no chart library and reads the same without JavaScript.
     """
-    readings = [(scan.created_at, scan.latest_prediction) for scan in scans if scan.latest_prediction]
-    readings.sort(key=lambda reading: reading[0])
-    points = [_point(when, prediction.percent, readings) for when, prediction in readings]
+    readings = sorted(readings, key=lambda reading: reading[0])
+    points = [_point(when, round(probability * 100), readings) for when, probability in readings]
     percents = [point["percent"] for point in points]
     return {
         "points": points,
