@@ -17,13 +17,12 @@ from reviews import monitoring as figures
 from reviews import services
 from reviews.access import radiologist_required
 from reviews.forms import ReviewForm
-from reviews.worklist import CLAIM_STATES, REASONS
 from reviews.worklist import worklist as build_worklist
 from scans import model_card
 from scans.access import get_scan_for
 from scans.models import Scan
 
-CASES_PER_PAGE = 50
+CASES_PER_PAGE = 25
 PRIOR_SCANS_SHOWN = 6
 
 
@@ -32,7 +31,7 @@ PRIOR_SCANS_SHOWN = 6
 def worklist(request):
     work = build_worklist(request.user, reason=request.GET.get("reason", ""), claim=request.GET.get("claim", ""))
     page = Paginator(work.cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"work": work, "page": page, "reasons": REASONS, "claim_states": CLAIM_STATES}
+    context = {"work": work, "page": page}
     return render(request, "reviews/worklist.html", context)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from scans.models import Prediction, Scan, review_claim_cutoff
@@ -17,10 +17,15 @@ from scans.models import Prediction, Scan, review_claim_cutoff
 # low-probability case the patient asked about is not overtaken for ever by newer suspicious ones.
 HOURS_PER_PRIORITY_POINT = 24
 
+# Each filter is a test on one row of WaitingCase columns: the counts, the filters and the ranking
+# all come from the one query that lists the waiting cases.
 REASONS = {
-    "pneumonia": ("Pneumonia suspected", Q(ai_label=Prediction.Label.PNEUMONIA, ai_indeterminate=False)),
-    "indeterminate": ("Uncertain reading", Q(ai_indeterminate=True)),
-    "requested": ("Asked for by the patient", Q(review_requested_at__isnull=False)),
+    "pneumonia": (
+        "Pneumonia suspected",
+        lambda case: case.ai_label == Prediction.Label.PNEUMONIA and not case.ai_indeterminate,
+    ),
+    "indeterminate": ("Uncertain reading", lambda case: bool(case.ai_indeterminate)),
+    "requested": ("Asked for by the patient", lambda case: case.review_requested_at is not None),
 }
 CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claimed by others"}
 
@@ -52,36 +57,32 @@ class Worklist:
 def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | None = None) -> Worklist:
     """Cases for this radiologist, filtered by why they wait and who holds them, most urgent first."""
     now = now or timezone.now()
-    claim_filters = _claim_filters(radiologist, now)
-    base = waiting_cases(radiologist)
-    counts = base.aggregate(
-        total=Count("pk"),
-        **{name: Count("pk", filter=condition) for name, (_, condition) in REASONS.items()},
-        **{name: Count("pk", filter=condition) for name, condition in claim_filters.items()},
-    )
-    cases = base
-    if reason in REASONS:
-        cases = cases.filter(REASONS[reason][1])
-    if claim in claim_filters:
-        cases = cases.filter(claim_filters[claim])
-    return Worklist(
-        RankedCases(cases, now), counts, reason if reason in REASONS else "", claim if claim in claim_filters else ""
-    )
+    claim_tests = _claim_tests(radiologist, now)
+    tests = {name: test for name, (_, test) in REASONS.items()} | claim_tests
+    waiting = waiting_cases(radiologist)
+    every = [SimpleNamespace(**row) for row in with_latest_reading(waiting).values(*RankedCases.FIELDS)]
+    counts = {"total": len(every)} | {name: sum(1 for case in every if test(case)) for name, test in tests.items()}
+    reason = reason if reason in REASONS else ""
+    claim = claim if claim in claim_tests else ""
+    chosen = [case for case in every if (not reason or tests[reason](case)) and (not claim or tests[claim](case))]
+    return Worklist(RankedCases(chosen, waiting, now), counts, reason, claim)
 
 
 class RankedCases(Sequence):
-    """The cases, most urgent first, ranked from the few columns priority needs; the full rows (with
-    owner and claim holder) are loaded only for the slice a page shows, not for the whole worklist."""
+    """The cases, most urgent first, ranked from the columns of the one query that lists them; the
+    full rows (with owner and claim holder) are loaded only for the slice a page shows."""
 
-    _RANKING_FIELDS = ("pk", "ai_probability", "ai_flagged", "review_requested_at", "finished_at", "created_at")
+    FIELDS = (
+        "pk", "ai_probability", "ai_label", "ai_indeterminate", "ai_model_version", "ai_flagged",
+        "review_requested_at", "finished_at", "created_at", "review_claimed_by_id", "review_claimed_at",
+    )  # fmt: skip
+    _SHOWN = ("ai_probability", "ai_label", "ai_indeterminate", "ai_model_version", "ai_flagged")
 
-    def __init__(self, cases: QuerySet, now: datetime):
-        self._cases = cases
-        ranked = []
-        for row in cases.values(*self._RANKING_FIELDS):
-            case = SimpleNamespace(**row)
-            ranked.append((row["pk"], waiting_since(case), priority(case, now)))
-        self._ranked = sorted(ranked, key=lambda entry: entry[2], reverse=True)
+    def __init__(self, cases: list[SimpleNamespace], waiting: QuerySet, now: datetime):
+        self._rows = waiting.select_related("owner", "review_claimed_by")
+        for case in cases:
+            case.waiting_since, case.priority = waiting_since(case), priority(case, now)
+        self._ranked = sorted(cases, key=lambda case: case.priority, reverse=True)
 
     def __len__(self) -> int:
         return len(self._ranked)
@@ -92,13 +93,14 @@ class RankedCases(Sequence):
                 raise IndexError(index)
             return self[index : index + 1 or None][0]
         chosen = self._ranked[index]
-        rows = self._cases.in_bulk([pk for pk, _, _ in chosen])
+        rows = self._rows.in_bulk([case.pk for case in chosen])
         page = []
-        for pk, since, urgency in chosen:
-            if pk in rows:  # gone since it was ranked: left out rather than shown stale
-                case = rows[pk]
-                case.waiting_since, case.priority = since, urgency
-                page.append(case)
+        for case in chosen:
+            if case.pk in rows:  # gone since it was ranked: left out rather than shown stale
+                scan = rows[case.pk]
+                for name in self._SHOWN + ("waiting_since", "priority"):
+                    setattr(scan, name, getattr(case, name))
+                page.append(scan)
         return page
 
     def __iter__(self):
@@ -109,31 +111,37 @@ class RankedCases(Sequence):
 
 
 def waiting_cases(radiologist) -> QuerySet:
-    """Awaiting review, with the latest reading's figures as columns: one query for the whole list."""
+    """Scans awaiting review that this radiologist may take: never their own X-ray."""
+    return Scan.objects.awaiting_review().exclude(owner=radiologist)
+
+
+def with_latest_reading(cases: QuerySet) -> QuerySet:
+    """The latest reading's figures as columns: one query for the whole list."""
     latest = Prediction.objects.filter(scan=OuterRef("pk")).order_by("-created_at")
-    return (
-        Scan.objects.awaiting_review()
-        .exclude(owner=radiologist)
-        .select_related("owner", "review_claimed_by")
-        .annotate(
-            ai_probability=Subquery(latest.values("probability")[:1]),
-            ai_label=Subquery(latest.values("label")[:1]),
-            ai_indeterminate=Subquery(latest.values("indeterminate")[:1]),
-            ai_model_version=Subquery(latest.values("model_version")[:1]),
-            ai_flagged=Exists(Prediction.objects.filter(scan=OuterRef("pk"), needs_review=True)),
-        )
+    return cases.annotate(
+        ai_probability=Subquery(latest.values("probability")[:1]),
+        ai_label=Subquery(latest.values("label")[:1]),
+        ai_indeterminate=Subquery(latest.values("indeterminate")[:1]),
+        ai_model_version=Subquery(latest.values("model_version")[:1]),
+        ai_flagged=Exists(Prediction.objects.filter(scan=OuterRef("pk"), needs_review=True)),
     )
 
 
-def _claim_filters(radiologist, now: datetime) -> dict[str, Q]:
+def _claim_tests(radiologist, now: datetime) -> dict:
     # Claims older than REVIEW_CLAIM_MINUTES count as free here, before the sweeper clears them.
     cutoff = review_claim_cutoff(now)
-    live = Q(review_claimed_by__isnull=False, review_claimed_at__gte=cutoff)
-    free = Q(review_claimed_by__isnull=True) | Q(review_claimed_at__isnull=True) | Q(review_claimed_at__lt=cutoff)
+
+    def live(case) -> bool:
+        return (
+            case.review_claimed_by_id is not None
+            and case.review_claimed_at is not None
+            and case.review_claimed_at >= cutoff
+        )
+
     return {
-        "unclaimed": free,
-        "mine": live & Q(review_claimed_by=radiologist),
-        "others": live & ~Q(review_claimed_by=radiologist),
+        "unclaimed": lambda case: not live(case),
+        "mine": lambda case: live(case) and case.review_claimed_by_id == radiologist.pk,
+        "others": lambda case: live(case) and case.review_claimed_by_id != radiologist.pk,
     }
 
 
