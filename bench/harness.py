@@ -67,6 +67,7 @@ class WebServer(Process):
     def __init__(self, log_path: Path, workers: int = 3):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
         command = [
             sys.executable, "-m", "gunicorn", "portal.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),

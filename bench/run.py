@@ -304,6 +304,7 @@ def seed_pages(scans: int):
 def bench_pages(var: Path, server, cookies: dict, users: int, seconds: int) -> None:
     for name, path, role in (("history", "/scans/", "patient"), ("worklist", "/reviews/", "radiologist")):
         prefix = var / f"locust-{name}"
+        warm_up(server, path, cookies[role])
         environment = {**os.environ, "BENCH_PATH": path, "BENCH_SESSION": cookies[role]}
         command = [
             sys.executable, "-m", "locust", "-f", str(REPO_DIR / "bench" / "locustfile.py"), "--headless",
@@ -322,6 +323,18 @@ def bench_pages(var: Path, server, cookies: dict, users: int, seconds: int) -> N
             p95_ms=float(summary["95%"]),
             requests_per_s=round(float(summary["Requests/s"]), 1),
         )
+
+
+def warm_up(server, path: str, session: str, requests_each: int = 4) -> None:
+    """Have every gunicorn worker render the page a few times first: the figures are for a server in
+    use, not for each worker's first render of the templates and first database connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(_) -> None:
+        requests.get(server.url + path, cookies={"sessionid": session}, timeout=30).raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=server.workers * 2) as pool:
+        list(pool.map(read, range(server.workers * requests_each)))
 
 
 def _csv_rows(path: str) -> list[dict]:
@@ -364,38 +377,54 @@ def print_table() -> None:
         print(f"{row['section']:<13} {row['figure']:<52} {text}")
 
 
+SECTIONS = ("predictor", "upload", "throughput", "pages", "training")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs: a smoke test of the benchmark itself")
+    parser.add_argument(
+        "--only", choices=SECTIONS, action="append", help="run just this part (repeatable); 'upload' includes 6"
+    )
     args = parser.parse_args(argv)
+    wanted = set(args.only or SECTIONS)
     uploads, queued, large, pages_seconds = (20, 40, 2, 8) if args.quick else (200, 400, 10, 30)
     temporary = configure_environment()
     var = Path(os.environ["PORTAL_VAR_DIR"])
     server = None
     try:
-        bench_predictor(50 if args.quick else 300)
+        if "predictor" in wanted:
+            bench_predictor(50 if args.quick else 300)
         server = harness.WebServer(var / "gunicorn.log")
         patient, key = make_patient("uploads")
-        worker = harness.Worker(var / "worker.log")
-        try:
-            jpeg = xray_jpegs()
-            upload_and_wait(server, key, *jpeg[0])  # warm: the first task loads what it imports lazily
-            bench_upload_to_result("2 upload", server, key, jpeg, uploads)
-            for name, data in large_uploads().items():
-                bench_upload_to_result(f"6 {name.split()[0]}", server, key, [(name, data)], large)
-        finally:
-            worker.stop()
-        for concurrency in (1, 2):
-            bench_throughput(var, patient, queued, concurrency)
-        bench_batching()
-        bench_pages(var, server, seed_pages(1000), users=20, seconds=pages_seconds)
-        bench_training()
+        if "upload" in wanted:
+            bench_uploads(var, server, key, uploads, large)
+        if "throughput" in wanted:
+            for concurrency in (1, 2):
+                bench_throughput(var, patient, queued, concurrency)
+            bench_batching()
+        if "pages" in wanted:
+            bench_pages(var, server, seed_pages(1000), users=20, seconds=pages_seconds)
+        if "training" in wanted:
+            bench_training()
     finally:
         if server:
             server.stop()
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
     print_table()
+
+
+def bench_uploads(var: Path, server, key: str, uploads: int, large: int) -> None:
+    worker = harness.Worker(var / "worker.log")
+    try:
+        jpeg = xray_jpegs()
+        upload_and_wait(server, key, *jpeg[0])  # warm: the first task loads what it imports lazily
+        bench_upload_to_result("2 upload", server, key, jpeg, uploads)
+        for name, data in large_uploads().items():
+            bench_upload_to_result(f"6 {name.split()[0]}", server, key, [(name, data)], large)
+    finally:
+        worker.stop()
 
 
 if __name__ == "__main__":
