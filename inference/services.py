@@ -43,7 +43,7 @@ def claim(scan_id: int, task_id: str) -> Scan | None:
     updated = Scan.objects.filter(claimable, pk=scan_id).update(
         status=Scan.Status.PROCESSING, claimed_by=task_id, started_at=now, attempts=F("attempts") + 1
     )
-    return Scan.objects.filter(pk=scan_id).first() if updated else None
+    return Scan.objects.select_related("owner").filter(pk=scan_id).first() if updated else None  # owner: for the email
 
 
 def process_scan(scan_id: int, task_id: str) -> str:

@@ -112,8 +112,8 @@ def _stored_picture(field_file, grey: bool = True) -> Image.Image | None:
         if grey:  # any bit depth, as the model reads it
             picture = Image.fromarray(np.rint(decode(data).grey * 255).astype(np.uint8), mode="L")
         else:
-            picture = Image.open(io.BytesIO(data))
-            picture.load()
+            # RGBA, so a palette overlay is shrunk with a smooth filter rather than nearest-pixel.
+            picture = Image.open(io.BytesIO(data)).convert("RGBA")
     except (FileNotFoundError, UnreadableImage, OSError):
         return None
     picture.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))

@@ -122,8 +122,10 @@ def test_heatmap_overlay_has_the_images_aspect_ratio_and_fades_where_cold():
 
     heat = np.zeros((224, 224), dtype=np.float32)
     heat[100:120, 100:120] = 1.0
-    overlay = Image.open(io.BytesIO(render_heatmap_png(heat, 2000, 1000)))
-    assert overlay.size == (512, 256) and overlay.mode == "RGBA"
+    overlay = Image.open(io.BytesIO(render_heatmap_png(heat, 2000, 1000))).convert("RGBA")
+    assert overlay.size == (512, 256)
+    assert overlay.getpixel((0, 0))[3] == 0  # cold: transparent
+    assert overlay.getpixel((256, 128))[3] > 200  # the hot square, scaled with the image
     assert colourise(np.zeros((2, 2)))[..., 3].max() == 0
     assert colourise(np.ones((2, 2)))[..., 3].min() > 200
 
