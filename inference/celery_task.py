@@ -1,6 +1,7 @@
 """The one task decorator of the house: late acks, redelivery on a lost worker, capped retries."""
 
-from django.db import InterfaceError, OperationalError
+from celery.signals import task_prerun
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from portal.celery import app
 
@@ -19,3 +20,11 @@ def house_task(**options):
         "retry_jitter": True,
     }
     return app.task(**{**defaults, **options})
+
+
+@task_prerun.connect
+def refresh_database_connection(task=None, **kwargs) -> None:
+    """Before each task, what Django does before each request: drop a connection past CONN_MAX_AGE or
+    one that failed, and health-check the one kept. Celery's own fixup reuses it (CELERY_DB_REUSE_MAX)."""
+    if task is not None and not getattr(task.request, "is_eager", False):
+        close_old_connections()

@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from scans.models import Scan
-from tests.reliability.conftest import publishing_to, upload, wait_for, wait_until_processing
+from tests.reliability.conftest import database_is_sqlite, publishing_to, upload, wait_for, wait_until_processing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OUTAGE_SECONDS = 3
@@ -88,3 +88,29 @@ def test_the_worker_retries_through_a_database_outage_and_finishes(
     assert scan.status == Scan.Status.DONE, f"{scan.status} {scan.status_reason}\n{workers.logs()}"
     assert scan.predictions.count() == 1
     assert scan.attempts >= 2
+
+
+@pytest.mark.skipif(database_is_sqlite(), reason="SQLite has no server to drop the worker's connection")
+def test_a_connection_the_database_dropped_between_tasks_costs_the_next_scan_nothing(
+    patient_client, private_broker, workers, xray_bytes, wait_for_scan
+):
+    """The worker keeps its connection from task to task (CELERY_DB_REUSE_MAX); the health check before
+    each task finds one the server has since closed and opens another, instead of failing a try."""
+    workers.start(private_broker)
+    with publishing_to(private_broker):
+        first = wait_for_scan(upload(patient_client, xray_bytes), timeout=120)
+        with maintenance_connection() as admin:  # a database restart, as far as the idle worker can tell
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                [connection.settings_dict["NAME"], own_backend_pid()],
+            )
+        second = wait_for_scan(upload(patient_client, xray_bytes), timeout=120)
+
+    assert first.status == second.status == Scan.Status.DONE
+    assert second.attempts == 1, "the dropped connection cost the task a retry"
+
+
+def own_backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
