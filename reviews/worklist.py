@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from scans.models import Prediction, Scan, review_claim_cutoff
@@ -60,7 +60,7 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
     claim_tests = _claim_tests(radiologist, now)
     tests = {name: test for name, (_, test) in REASONS.items()} | claim_tests
     waiting = waiting_cases(radiologist)
-    every = [SimpleNamespace(**row) for row in with_latest_reading(waiting).values(*RankedCases.FIELDS)]
+    every = with_latest_reading(waiting)
     counts = {"total": len(every)} | {name: sum(1 for case in every if test(case)) for name, test in tests.items()}
     reason = reason if reason in REASONS else ""
     claim = claim if claim in claim_tests else ""
@@ -68,14 +68,16 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
     return Worklist(RankedCases(chosen, waiting, now), counts, reason, claim)
 
 
+CASE_FIELDS = ("pk", "review_requested_at", "finished_at", "created_at", "review_claimed_by_id", "review_claimed_at")
+NO_READING = {
+    "ai_probability": None, "ai_label": None, "ai_indeterminate": None, "ai_model_version": None, "ai_flagged": False,
+}  # fmt: skip
+
+
 class RankedCases(Sequence):
-    """The cases, most urgent first, ranked from the columns of the one query that lists them; the
+    """The cases, most urgent first, ranked from the columns that list them (with_latest_reading); the
     full rows (with owner and claim holder) are loaded only for the slice a page shows."""
 
-    FIELDS = (
-        "pk", "ai_probability", "ai_label", "ai_indeterminate", "ai_model_version", "ai_flagged",
-        "review_requested_at", "finished_at", "created_at", "review_claimed_by_id", "review_claimed_at",
-    )  # fmt: skip
     _SHOWN = ("ai_probability", "ai_label", "ai_indeterminate", "ai_model_version", "ai_flagged")
 
     def __init__(self, cases: list[SimpleNamespace], waiting: QuerySet, now: datetime):
@@ -115,16 +117,25 @@ def waiting_cases(radiologist) -> QuerySet:
     return Scan.objects.awaiting_review().exclude(owner=radiologist)
 
 
-def with_latest_reading(cases: QuerySet) -> QuerySet:
-    """The latest reading's figures as columns: one query for the whole list."""
-    latest = Prediction.objects.filter(scan=OuterRef("pk")).order_by("-created_at")
-    return cases.annotate(
-        ai_probability=Subquery(latest.values("probability")[:1]),
-        ai_label=Subquery(latest.values("label")[:1]),
-        ai_indeterminate=Subquery(latest.values("indeterminate")[:1]),
-        ai_model_version=Subquery(latest.values("model_version")[:1]),
-        ai_flagged=Exists(Prediction.objects.filter(scan=OuterRef("pk"), needs_review=True)),
+def with_latest_reading(cases: QuerySet) -> list[SimpleNamespace]:
+    """Each case's columns with its latest reading's figures, in two plain queries: the cases, and
+    their readings newest first. (One query with a correlated subquery per figure took twice as long
+    with 600 cases waiting.)"""
+    listed = {row["pk"]: SimpleNamespace(**row, **NO_READING) for row in cases.values(*CASE_FIELDS)}
+    readings = (
+        Prediction.objects.filter(scan__in=cases.values("pk"))
+        .order_by("scan_id", "-created_at", "-pk")
+        .values_list("scan_id", "probability", "label", "indeterminate", "model_version", "needs_review")
     )
+    for scan_id, probability, label, indeterminate, model_version, needs_review in readings:
+        case = listed.get(scan_id)
+        if case is None:  # reviewed between the two queries
+            continue
+        if case.ai_probability is None:  # the first one seen is the newest
+            case.ai_probability, case.ai_label, case.ai_indeterminate = probability, label, indeterminate
+            case.ai_model_version = model_version
+        case.ai_flagged = case.ai_flagged or needs_review  # any reading flagged it: once flagged, a human looks
+    return list(listed.values())
 
 
 def _claim_tests(radiologist, now: datetime) -> dict:
