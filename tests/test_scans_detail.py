@@ -14,7 +14,7 @@ DISCLAIMER = (
     "from one hospital in Guangzhou, China. It is a screening aid, not a diagnosis; it is not validated "
     "for adults or for other conditions. A clinician makes the diagnosis."
 )
-POLLING = 'hx-trigger="every 500ms"'
+POLLING = 'hx-trigger="load delay:150ms, every 500ms"'
 
 
 def open_detail(client, scan):
