@@ -306,36 +306,51 @@ def seed_pages(scans: int):
         )
         for index, scan in enumerate(created)
     )  # fmt: skip
-    cookies = {}
+    sessions = {}
     for user in (patient, radiologist):
         client = Client()
         client.force_login(user)
-        cookies[user.role] = client.cookies["sessionid"].value
-    return cookies
+        sessions[user.role] = (user, client.cookies["sessionid"].value)
+    return sessions
 
 
-def bench_pages(var: Path, server, cookies: dict, users: int, seconds: int) -> None:
-    for name, path, role in (("history", "/scans/", "patient"), ("worklist", "/reviews/", "radiologist")):
-        prefix = var / f"locust-{name}"
-        warm_up(server, path, cookies[role])
-        environment = {**os.environ, "BENCH_PATH": path, "BENCH_SESSION": cookies[role]}
-        command = [
-            sys.executable, "-m", "locust", "-f", str(REPO_DIR / "bench" / "locustfile.py"), "--headless",
-            "--host", server.url, "--users", str(users), "--spawn-rate", "10", "--run-time", f"{seconds}s",
-            # Figures for all users at work, not for the first seconds while they arrive and gunicorn warms up.
-            "--reset-stats", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-        ]  # fmt: skip
-        subprocess.run(command, env=environment, capture_output=True, timeout=seconds + 60, check=False)
-        summary = next(row for row in _csv_rows(f"{prefix}_stats.csv") if row["Name"] == "Aggregated")
+def bench_pages(var: Path, server, sessions: dict, users: int, seconds: int, label: str = "") -> None:
+    """History and worklist under `users` page readers; the worklist figure names how many cases wait."""
+    from reviews.worklist import worklist
+
+    waiting = len(worklist(sessions["radiologist"][0]).cases)
+    pages = (
+        ("history", "/scans/", "patient", "1,000 of the patient's scans"),
+        ("worklist", "/reviews/", "radiologist", f"{waiting:,} cases waiting"),
+    )
+    for name, path, role, detail in pages:
+        if label and name != "worklist":
+            continue
+        summary = load_page(var, server, path, sessions[role][1], users, seconds, name)
         emit(
             "5 pages",
-            f"{name} (1,000 scans, {users} users)",
+            f"{name}{label} ({detail}, {users} users)",
             requests=int(summary["Request Count"]),
             failures=int(summary["Failure Count"]),
             p50_ms=float(summary["50%"]),
             p95_ms=float(summary["95%"]),
             requests_per_s=round(float(summary["Requests/s"]), 1),
         )
+
+
+def load_page(var: Path, server, path: str, session: str, users: int, seconds: int, name: str) -> dict:
+    """locust's summary row for `users` readers of one page, from a warm server."""
+    prefix = var / f"locust-{name}-{time.time_ns()}"
+    warm_up(server, path, session)
+    environment = {**os.environ, "BENCH_PATH": path, "BENCH_SESSION": session}
+    command = [
+        sys.executable, "-m", "locust", "-f", str(REPO_DIR / "bench" / "locustfile.py"), "--headless",
+        "--host", server.url, "--users", str(users), "--spawn-rate", "10", "--run-time", f"{seconds}s",
+        # Figures for all users at work, not for the first seconds while they arrive and gunicorn warms up.
+        "--reset-stats", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    subprocess.run(command, env=environment, capture_output=True, timeout=seconds + 60, check=False)
+    return next(row for row in _csv_rows(f"{prefix}_stats.csv") if row["Name"] == "Aggregated")
 
 
 def warm_up(server, path: str, session: str, requests_each: int = 4) -> None:
@@ -410,14 +425,18 @@ def main(argv=None) -> None:
             bench_predictor(50 if args.quick else 300)
         server = harness.WebServer(var / "gunicorn.log")
         patient, key = make_patient("uploads")
+        sessions = None
+        if "pages" in wanted:  # first, so the worklist holds the seeded cases only
+            sessions = seed_pages(1000)
+            bench_pages(var, server, sessions, users=20, seconds=pages_seconds)
         if "upload" in wanted:
             bench_uploads(var, server, key, uploads, large)
         if "throughput" in wanted:
             for concurrency in (1, 2):
                 bench_throughput(var, patient, queued, concurrency)
             bench_batching()
-        if "pages" in wanted:
-            bench_pages(var, server, seed_pages(1000), users=20, seconds=pages_seconds)
+        if sessions and {"upload", "throughput"} & wanted:  # every scan the bench made now waits too
+            bench_pages(var, server, sessions, users=20, seconds=pages_seconds, label=" with a backlog")
         if "training" in wanted:
             bench_training()
     finally:
