@@ -69,6 +69,17 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("celery worker log (tail)", _running_worker.log_tail()))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests of what only a database server does are left out, and counted as deselected, on SQLite:
+    there is nothing there for them to test, and in CI (PostgreSQL) they run."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    server_only = [item for item in items if item.get_closest_marker("postgresql")]
+    if server_only:
+        config.hook.pytest_deselected(items=server_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector):
     outcome = yield

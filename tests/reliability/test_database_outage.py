@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from scans.models import Scan
-from tests.reliability.conftest import database_is_sqlite, publishing_to, upload, wait_for, wait_until_processing
+from tests.reliability.conftest import publishing_to, upload, wait_for, wait_until_processing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OUTAGE_SECONDS = 3
@@ -90,7 +90,7 @@ def test_the_worker_retries_through_a_database_outage_and_finishes(
     assert scan.attempts >= 2
 
 
-@pytest.mark.skipif(database_is_sqlite(), reason="SQLite has no server to drop the worker's connection")
+@pytest.mark.postgresql  # SQLite has no server to drop the worker's connection
 def test_a_connection_the_database_dropped_between_tasks_costs_the_next_scan_nothing(
     patient_client, private_broker, workers, xray_bytes, wait_for_scan
 ):
