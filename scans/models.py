@@ -39,6 +39,10 @@ DICOM_KEPT_LABELS = {
 }
 
 
+def whole_percent(probability: float) -> int:
+    return round(probability * 100)
+
+
 def review_claim_cutoff(now=None):
     """Claims taken before this moment are abandoned: anyone may take the case over."""
     return (now or timezone.now()) - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
@@ -275,7 +279,7 @@ class Prediction(models.Model):
 
     @property
     def percent(self) -> int:
-        return round(self.probability * 100)
+        return whole_percent(self.probability)
 
     @property
     def display_percent(self) -> str:

@@ -2,6 +2,8 @@
 
 from django import template
 
+from scans.models import whole_percent
+
 register = template.Library()
 
 WIDTH, HEIGHT, MARGIN = 600, 160, 16
@@ -16,7 +18,7 @@ def result_trend(readings):
     server so the page needs no chart library and reads the same without JavaScript.
     """
     readings = sorted(readings, key=lambda reading: reading[0])
-    points = [_point(when, round(probability * 100), readings) for when, probability in readings]
+    points = [_point(when, whole_percent(probability), readings) for when, probability in readings]
     percents = [point["percent"] for point in points]
     return {
         "points": points,
