@@ -17,8 +17,8 @@ from scans.models import Prediction, Scan, review_claim_cutoff
 # low-probability case the patient asked about is not overtaken for ever by newer suspicious ones.
 HOURS_PER_PRIORITY_POINT = 24
 
-# Each filter is a test on one row of WaitingCase columns: the counts, the filters and the ranking
-# all come from the one query that lists the waiting cases.
+# Each filter is a test on one listed case (with_latest_reading): the counts, the filters and the
+# ranking all come from that one listing.
 REASONS = {
     "pneumonia": (
         "Pneumonia suspected",
