@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(config, items):
     server_only = [item for item in items if item.get_closest_marker("postgresql")]
     if server_only:
         config.hook.pytest_deselected(items=server_only)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+        items[:] = [item for item in items if item not in server_only]
 
 
 @pytest.hookimpl(hookwrapper=True)
