@@ -273,6 +273,10 @@ def bench_batching(repeats: int = 30) -> None:
 # --- 5. Pages -------------------------------------------------------------------------------------
 
 
+PAGES = ("history", "worklist")
+PAGE_SCANS = 1000
+
+
 def seed_pages(scans: int):
     """One patient with `scans` finished scans, a tenth flagged for review; a radiologist to read them."""
     from django.test import Client
@@ -314,18 +318,17 @@ def seed_pages(scans: int):
     return sessions
 
 
-def bench_pages(var: Path, server, sessions: dict, users: int, seconds: int, label: str = "") -> None:
-    """History and worklist under `users` page readers; the worklist figure names how many cases wait."""
+def bench_pages(var: Path, server, sessions: dict, users: int, seconds: int, names=PAGES, label: str = "") -> None:
+    """These pages under `users` page readers; the worklist figure names how many cases wait."""
     from reviews.worklist import worklist
 
     waiting = len(worklist(sessions["radiologist"][0]).cases)
-    pages = (
-        ("history", "/scans/", "patient", "1,000 of the patient's scans"),
-        ("worklist", "/reviews/", "radiologist", f"{waiting:,} cases waiting"),
-    )
-    for name, path, role, detail in pages:
-        if label and name != "worklist":
-            continue
+    pages = {
+        "history": ("/scans/", "patient", f"{PAGE_SCANS:,} of the patient's scans"),
+        "worklist": ("/reviews/", "radiologist", f"{waiting:,} cases waiting"),
+    }
+    for name in names:
+        path, role, detail = pages[name]
         summary = load_page(var, server, path, sessions[role][1], users, seconds, name)
         emit(
             "5 pages",
@@ -427,7 +430,7 @@ def main(argv=None) -> None:
         patient, key = make_patient("uploads")
         sessions = None
         if "pages" in wanted:  # first, so the worklist holds the seeded cases only
-            sessions = seed_pages(1000)
+            sessions = seed_pages(PAGE_SCANS)
             bench_pages(var, server, sessions, users=20, seconds=pages_seconds)
         if "upload" in wanted:
             bench_uploads(var, server, key, uploads, large)
@@ -436,7 +439,7 @@ def main(argv=None) -> None:
                 bench_throughput(var, patient, queued, concurrency)
             bench_batching()
         if sessions and {"upload", "throughput"} & wanted:  # every scan the bench made now waits too
-            bench_pages(var, server, sessions, users=20, seconds=pages_seconds, label=" with a backlog")
+            bench_pages(var, server, sessions, 20, pages_seconds, names=["worklist"], label=" with a backlog")
         if "training" in wanted:
             bench_training()
     finally:
