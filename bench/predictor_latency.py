@@ -1,8 +1,12 @@
-"""Per-image latency of the serving path: `python bench/predictor_latency.py [--repeats N]`.
+"""Per-image latency of the serving path: `python bench/predictor_latency.py [--repeats N] [--threads T ...]`.
 
 Measures, side by side in one run, `Predictor.predict` on a 224x224 JPEG (decode, preprocessing,
 gate, LiteRT model, calibration, heatmap) against the bare minimum for the same model file (Pillow
 decode + resize + one interpreter invoke), and prints JSON lines and a table. Not a test: figures only.
+
+Both run at each thread count: one thread is what each process gets when a worker runs one process per
+core (the throughput set-up); every core is what a single worker process gets by default
+(`SCAN_MODEL_THREADS`, see inference/worker_model.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from inference.worker_model import available_cores  # noqa: E402
 from ml.constants import DEFAULT_DATA_DIR, IMAGE_SIZE  # noqa: E402
 from ml.predictor import Predictor  # noqa: E402
 
@@ -46,31 +51,41 @@ def summary(name: str, samples: list[float]) -> dict:
     }
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=300)
-    parser.add_argument("--image", type=Path, default=DEFAULT_DATA_DIR / "NORMAL" / "IM-0115-0001.jpeg")
-    args = parser.parse_args(argv)
-    data = args.image.read_bytes()
-    predictor = Predictor.load()
+def measure(data: bytes, threads: int, repeats: int) -> list[dict]:
+    predictor = Predictor.load(num_threads=threads)
 
     def bare_minimum():
         image = Image.open(io.BytesIO(data)).convert("L").resize((IMAGE_SIZE, IMAGE_SIZE))
         predictor.run_model((np.asarray(image, dtype=np.float32) / 255.0)[np.newaxis, ..., np.newaxis])
 
+    suffix = f", {threads} thread{'s' if threads > 1 else ''}"
+    predict = summary(f"predictor.predict (224x224 JPEG){suffix}", timed(lambda: predictor.predict(data), repeats))
+    bare = summary(f"bare minimum: decode + resize + invoke{suffix}", timed(bare_minimum, repeats))
+    ratio = {"bench": f"ratio predict/bare (p50){suffix}", "value": round(predict["p50_ms"] / bare["p50_ms"], 2)}
+    return [predict, bare, ratio]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--threads", type=int, action="append", help="default: 1 and every available core")
+    parser.add_argument("--image", type=Path, default=DEFAULT_DATA_DIR / "NORMAL" / "IM-0115-0001.jpeg")
+    args = parser.parse_args(argv)
+    data = args.image.read_bytes()
     results = [
-        summary("predictor.predict (224x224 JPEG)", timed(lambda: predictor.predict(data), args.repeats)),
-        summary("bare minimum: Pillow decode + resize + invoke", timed(bare_minimum, args.repeats)),
+        row
+        for threads in args.threads or sorted({1, available_cores()})
+        for row in measure(data, threads, args.repeats)
     ]
-    ratio = results[0]["p50_ms"] / results[1]["p50_ms"]
     for result in results:
         print(json.dumps(result))
-    print(json.dumps({"bench": "ratio predict/bare (p50)", "value": round(ratio, 2)}))
-    print(f"\nmodel {predictor.version}, {args.repeats} runs each, one thread")
-    print(f"{'path':<50} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"\nmodel {Predictor.load().version}, {args.repeats} runs each")
+    print(f"{'path':<56} {'p50 ms':>8} {'p95 ms':>8}")
     for result in results:
-        print(f"{result['bench']:<50} {result['p50_ms']:>8.2f} {result['p95_ms']:>8.2f}")
-    print(f"{'ratio (p50)':<50} {ratio:>8.2f}")
+        if "value" in result:
+            print(f"{result['bench']:<56} {result['value']:>8.2f}")
+        else:
+            print(f"{result['bench']:<56} {result['p50_ms']:>8.2f} {result['p95_ms']:>8.2f}")
 
 
 if __name__ == "__main__":

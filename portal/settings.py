@@ -195,6 +195,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = SCAN_MAX_FILES_PER_UPLOAD + 20
 # Serving model; empty means the one shipped in ml/artifacts.
 SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
+# Interpreter threads per worker process; 0 means the cores each pool process has to itself.
+SCAN_MODEL_THREADS = env.int("SCAN_MODEL_THREADS", default=0)
+if SCAN_MODEL_THREADS < 0:
+    raise ImproperlyConfigured("SCAN_MODEL_THREADS must be 0 (one thread per core a worker process has) or more.")
 
 # Celery: the embedded default is kombu's filesystem transport, which needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
