@@ -65,23 +65,26 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
     reason = reason if reason in REASONS else ""
     claim = claim if claim in claim_tests else ""
     chosen = [case for case in every if (not reason or tests[reason](case)) and (not claim or tests[claim](case))]
-    return Worklist(RankedCases(chosen, waiting, now), counts, reason, claim)
+    return Worklist(RankedCases(chosen, now), counts, reason, claim)
 
 
 CASE_FIELDS = ("pk", "review_requested_at", "finished_at", "created_at", "review_claimed_by_id", "review_claimed_at")
-NO_READING = {
-    "ai_probability": None, "ai_label": None, "ai_indeterminate": None, "ai_model_version": None, "ai_flagged": False,
+# A reading's columns, as the listing joins them, and the names the case carries its latest one under.
+READING_FIELDS = {
+    "predictions__probability": "ai_probability", "predictions__label": "ai_label",
+    "predictions__indeterminate": "ai_indeterminate", "predictions__model_version": "ai_model_version",
 }  # fmt: skip
 
 
 class RankedCases(Sequence):
     """The cases, most urgent first, ranked from the columns that list them (with_latest_reading); the
-    full rows (with owner and claim holder) are loaded only for the slice a page shows."""
+    full rows (with owner and claim holder) are loaded only for the slice a page shows, by primary key:
+    the listing already chose them, so the page does not test every finished scan again."""
 
-    _SHOWN = ("ai_probability", "ai_label", "ai_indeterminate", "ai_model_version", "ai_flagged")
+    _SHOWN = (*READING_FIELDS.values(), "ai_flagged")
 
-    def __init__(self, cases: list[SimpleNamespace], waiting: QuerySet, now: datetime):
-        self._rows = waiting.select_related("owner", "review_claimed_by")
+    def __init__(self, cases: list[SimpleNamespace], now: datetime):
+        self._rows = Scan.objects.select_related("owner", "review_claimed_by")
         for case in cases:
             case.waiting_since, case.priority = waiting_since(case), priority(case, now)
         self._ranked = sorted(cases, key=lambda case: case.priority, reverse=True)
@@ -98,7 +101,7 @@ class RankedCases(Sequence):
         rows = self._rows.in_bulk([case.pk for case in chosen])
         page = []
         for case in chosen:
-            if case.pk in rows:  # gone since it was ranked: left out rather than shown stale
+            if case.pk in rows:  # deleted since it was ranked: left out
                 scan = rows[case.pk]
                 for name in self._SHOWN + ("waiting_since", "priority"):
                     setattr(scan, name, getattr(case, name))
@@ -118,23 +121,19 @@ def waiting_cases(radiologist) -> QuerySet:
 
 
 def with_latest_reading(cases: QuerySet) -> list[SimpleNamespace]:
-    """Each case's columns with its latest reading's figures, in two plain queries: the cases, and
-    their readings newest first. (One query with a correlated subquery per figure took twice as long
-    with 600 cases waiting.)"""
-    listed = {row["pk"]: SimpleNamespace(**row, **NO_READING) for row in cases.values(*CASE_FIELDS)}
-    readings = (
-        Prediction.objects.filter(scan__in=cases.values("pk"))
-        .order_by("scan_id", "-created_at", "-pk")
-        .values_list("scan_id", "probability", "label", "indeterminate", "model_version", "needs_review")
+    """Each case's columns with its latest reading's figures, from one query: the cases joined to their
+    readings, newest first, so a case read by two model versions is two rows and one never read is one
+    row of nulls. (Three queries, each testing every finished scan again, took twice as long.)"""
+    names = (*CASE_FIELDS, *READING_FIELDS.values())
+    rows = cases.order_by("pk", "-predictions__created_at", "-predictions__pk").values_list(
+        *CASE_FIELDS, *READING_FIELDS, "predictions__needs_review"
     )
-    for scan_id, probability, label, indeterminate, model_version, needs_review in readings:
-        case = listed.get(scan_id)
-        if case is None:  # reviewed between the two queries
-            continue
-        if case.ai_probability is None:  # the first one seen is the newest
-            case.ai_probability, case.ai_label, case.ai_indeterminate = probability, label, indeterminate
-            case.ai_model_version = model_version
-        case.ai_flagged = case.ai_flagged or needs_review  # any reading flagged it: once flagged, a human looks
+    listed: dict[int, SimpleNamespace] = {}
+    for *columns, needs_review in rows:
+        case = listed.get(columns[0])
+        if case is None:  # a case's first row holds its newest reading
+            case = listed[columns[0]] = SimpleNamespace(**dict(zip(names, columns, strict=True)), ai_flagged=False)
+        case.ai_flagged = case.ai_flagged or bool(needs_review)  # any reading flagged it: once flagged, a human looks
     return list(listed.values())
 
 

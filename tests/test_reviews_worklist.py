@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from reviews import services
 from reviews.worklist import worklist
-from scans.models import Scan
+from scans.models import Prediction, Scan
 from tests.factories import (  # noqa: F401
     PredictionFactory,
     RadiologistFactory,
@@ -55,6 +55,17 @@ def test_a_radiologist_never_gets_their_own_xray(radiologist):
     PredictionFactory(scan__owner=radiologist)
 
     assert worklist(radiologist).cases == []
+
+
+def test_a_case_read_twice_shows_its_newest_reading_and_stays_once_any_reading_flagged_it(radiologist):
+    flagged_first = PredictionFactory(model_version="model+old")
+    newest = PredictionFactory(scan=flagged_first.scan, normal=True, model_version="model+new")
+    Prediction.objects.filter(pk=flagged_first.pk).update(created_at=newest.created_at - timedelta(hours=1))
+
+    (case,) = worklist(radiologist).cases
+
+    assert case.pk == flagged_first.scan_id
+    assert (case.ai_model_version, case.ai_label, case.ai_probability) == ("model+new", "normal", newest.probability)
 
 
 def test_the_most_suspicious_case_comes_first(radiologist):
