@@ -104,6 +104,16 @@ class ScanQuerySet(models.QuerySet):
             models.Prefetch("reviews", queryset=Review.objects.select_related("radiologist").order_by("-created_at")),
         )
 
+    def with_readings(self):
+        """With the readings and reviews, newest first, in two more queries and no joins: a patient's list
+        of their own scans shows neither the owner nor who reviewed or holds them (with_latest_prediction's
+        joins cost the history page 5 ms)."""
+        Review = apps.get_model("reviews", "Review")
+        return self.prefetch_related(
+            models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at")),
+            models.Prefetch("reviews", queryset=Review.objects.order_by("-created_at")),
+        )
+
 
 class Scan(models.Model):
     class Status(models.TextChoices):

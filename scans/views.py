@@ -62,7 +62,7 @@ def upload(request):
 @require_GET
 def history(request):
     own_scans = Scan.objects.filter(owner=request.user)
-    page = Paginator(own_scans.with_latest_prediction(), SCANS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(own_scans.with_readings(), SCANS_PER_PAGE).get_page(request.GET.get("page"))
     finished = own_scans.filter(status=Scan.Status.DONE)
     if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
         finished = finished.exclude(reviews=None)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scans.models import Scan
-from tests.factories import PredictionFactory, ScanFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import PredictionFactory, ReviewFactory, ScanFactory, UserFactory, private_media  # noqa: F401
 
 HISTORY_URL = reverse("scans:history")
 
@@ -101,11 +101,11 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_scans(client, db
     patient = UserFactory()
     client.force_login(patient)
     for _ in range(2):
-        PredictionFactory(scan=ScanFactory(owner=patient, done=True))
+        ReviewFactory(prediction__scan=ScanFactory(owner=patient, done=True))
     with django_assert_max_num_queries(12) as few:
         client.get(HISTORY_URL)
 
     for _ in range(15):
-        PredictionFactory(scan=ScanFactory(owner=patient, done=True))
+        ReviewFactory(prediction__scan=ScanFactory(owner=patient, done=True))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(HISTORY_URL)
