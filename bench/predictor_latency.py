@@ -29,14 +29,18 @@ from ml.constants import DEFAULT_DATA_DIR, IMAGE_SIZE  # noqa: E402
 from ml.predictor import Predictor  # noqa: E402
 
 
-def timed(function, repeats: int) -> list[float]:
+def timed_in_turn(functions: list, repeats: int) -> list[list[float]]:
+    """Samples of each function, run in turn (a, b, a, b, ...): a burst of noise on this shared machine
+    then slows both alike instead of whichever happened to be running."""
     for _ in range(max(5, repeats // 20)):
-        function()
-    samples = []
+        for function in functions:
+            function()
+    samples = [[] for _ in functions]
     for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
+        for function, taken in zip(functions, samples, strict=True):
+            started = time.perf_counter()
+            function()
+            taken.append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -59,8 +63,9 @@ def measure(data: bytes, threads: int, repeats: int) -> list[dict]:
         predictor.run_model((np.asarray(image, dtype=np.float32) / 255.0)[np.newaxis, ..., np.newaxis])
 
     suffix = f", {threads} thread{'s' if threads > 1 else ''}"
-    predict = summary(f"predictor.predict (224x224 JPEG){suffix}", timed(lambda: predictor.predict(data), repeats))
-    bare = summary(f"bare minimum: decode + resize + invoke{suffix}", timed(bare_minimum, repeats))
+    predict_samples, bare_samples = timed_in_turn([lambda: predictor.predict(data), bare_minimum], repeats)
+    predict = summary(f"predictor.predict (224x224 JPEG){suffix}", predict_samples)
+    bare = summary(f"bare minimum: decode + resize + invoke{suffix}", bare_samples)
     ratio = {"bench": f"ratio predict/bare (p50){suffix}", "value": round(predict["p50_ms"] / bare["p50_ms"], 2)}
     return [predict, bare, ratio]
 
