@@ -150,7 +150,7 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 # English only: no translations ship and no LocaleMiddleware picks a language, so the translation
 # machinery had nothing to do but look the active language up, several times per date, URL and
-# number a page renders (a sixth of the worklist's render time).
+# number a page renders (almost a quarter of the worklist's render time).
 USE_I18N = False
 USE_TZ = True
 

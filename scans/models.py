@@ -107,7 +107,7 @@ class ScanQuerySet(models.QuerySet):
     def with_readings(self):
         """With the readings and reviews, newest first, in two more queries and no joins: a patient's list
         of their own scans shows neither the owner nor who reviewed or holds them (with_latest_prediction's
-        joins cost the history page 5 ms)."""
+        joins cost the history page 3.6 ms of 16)."""
         Review = apps.get_model("reviews", "Review")
         return self.prefetch_related(
             models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at")),
