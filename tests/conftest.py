@@ -37,10 +37,14 @@ def pytest_configure(config):
     _remove_stale_sqlite_journal()
 
 
+def database_is_sqlite() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
 def _remove_stale_sqlite_journal():
     """Django deletes an old SQLite test database file but not its WAL; replayed into the new file it corrupts it."""
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and test_name:
+    if database_is_sqlite() and test_name:
         for suffix in ("-wal", "-shm"):
             Path(f"{test_name}{suffix}").unlink(missing_ok=True)
 
@@ -72,7 +76,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_collection_modifyitems(config, items):
     """Tests of what only a database server does are left out, and counted as deselected, on SQLite:
     there is nothing there for them to test, and in CI (PostgreSQL) they run."""
-    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if not database_is_sqlite():
         return
     server_only = [item for item in items if item.get_closest_marker("postgresql")]
     if server_only:

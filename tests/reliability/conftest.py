@@ -227,10 +227,6 @@ def wait_for(condition, *, timeout: float, interval: float = 0.02, what: str = "
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def database_is_sqlite() -> bool:
-    return settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-
-
 # --- Patients and their uploads --------------------------------------------------------------------
 
 

@@ -11,15 +11,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LOADED = re.compile(r"loaded model \S+ from \S+, (\d+) thread\(s\)")
 
 
+def loaded_thread_counts(worker) -> list[int]:
+    """The thread count each pool process logged when it loaded the model, so far."""
+    return [int(threads) for threads in LOADED.findall(worker.log_path.read_text(errors="replace"))]
+
+
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_every_pool_process_loads_the_model_with_its_share_of_the_cores(workers, private_broker, concurrency):
     worker = workers.start(private_broker, concurrency=concurrency)
 
-    def all_loaded():
-        return len(LOADED.findall(worker.log_path.read_text(errors="replace"))) == concurrency
-
-    wait_for(all_loaded, timeout=60, interval=0.2, what=f"{concurrency} pool processes to load the model")
-    expected = max(1, available_cores() // concurrency)
-    assert [int(threads) for threads in LOADED.findall(worker.log_path.read_text(errors="replace"))] == [
-        expected
-    ] * concurrency
+    wait_for(
+        lambda: len(loaded_thread_counts(worker)) == concurrency,
+        timeout=60,
+        interval=0.2,
+        what=f"{concurrency} pool processes to load the model",
+    )
+    assert loaded_thread_counts(worker) == [max(1, available_cores() // concurrency)] * concurrency
