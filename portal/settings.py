@@ -201,7 +201,9 @@ SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
 # Interpreter threads per worker process; 0 means the cores each pool process has to itself.
 SCAN_MODEL_THREADS = env.int("SCAN_MODEL_THREADS", default=0)
 if SCAN_MODEL_THREADS < 0:
-    raise ImproperlyConfigured("SCAN_MODEL_THREADS must be 0 (one thread per core a worker process has) or more.")
+    raise ImproperlyConfigured(
+        "SCAN_MODEL_THREADS must be a whole number of threads, or 0 for the cores each worker process has to itself."
+    )
 
 # Celery: the embedded default is kombu's filesystem transport, which needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
