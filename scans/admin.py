@@ -141,7 +141,7 @@ class ScanAdmin(admin.ModelAdmin):
     def rerun_inference(self, request, queryset):
         finished = [scan for scan in queryset if scan.is_finished]
         for scan in finished:
-            scan.start_inference()  # the message goes once the admin's transaction commits
+            scan.rerun_with_current_model()  # the message goes once the admin's transaction commits
         record_many(request, Action.CHANGED, finished, detail="re-run inference")
         self.message_user(
             request, f"{len(finished)} scan(s) queued for the current model; unfinished ones were left alone."

@@ -237,6 +237,14 @@ class Scan(models.Model):
         self.status, self.status_reason, self.queued_at = self.Status.QUEUED, "", now
         transaction.on_commit(functools.partial(send_to_worker, self.pk))
 
+    def rerun_with_current_model(self) -> None:
+        """Queue a finished scan again, as a new request: its attempts start from zero, so a scan that
+        failed after every attempt (a worker bug since fixed, a model that could not load) can succeed.
+        The readings it has keep their model versions; the current model adds its own."""
+        Scan.objects.filter(pk=self.pk).update(attempts=0)
+        self.attempts = 0
+        self.start_inference()
+
     def delete_with_files(self) -> None:
         """Delete the row, its predictions and every stored file, once the deletion commits."""
         names = [self.image.name, self.dicom_file.name]

@@ -114,6 +114,29 @@ def test_start_inference_enqueues_only_after_the_transaction_commits(xray_scan, 
     assert xray_scan.status == Scan.Status.QUEUED and xray_scan.queued_at
 
 
+def test_a_rerun_revives_a_scan_that_failed_after_every_attempt(xray_scan, django_capture_on_commit_callbacks):
+    Scan.objects.filter(pk=xray_scan.pk).update(
+        status=Scan.Status.FAILED, attempts=services.MAX_ATTEMPTS + 1, status_reason=services.FAILED_AFTER_ATTEMPTS
+    )
+    xray_scan.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        xray_scan.rerun_with_current_model()
+
+    assert services.process_scan(xray_scan.pk, task_id="rerun-1") == Scan.Status.DONE
+    xray_scan.refresh_from_db()
+    assert xray_scan.attempts == 1 and xray_scan.status_reason == ""
+
+
+def test_the_sweeper_does_not_reset_attempts_so_a_poison_scan_still_fails(xray_scan):
+    old = timezone.now() - timedelta(hours=2)
+    Scan.objects.filter(pk=xray_scan.pk).update(
+        status=Scan.Status.PROCESSING, attempts=services.MAX_ATTEMPTS, started_at=old, claimed_by="dead"
+    )
+    services.requeue_stuck_scans()
+    xray_scan.refresh_from_db()
+    assert xray_scan.attempts == services.MAX_ATTEMPTS
+
+
 def test_heatmap_overlay_has_the_images_aspect_ratio_and_fades_where_cold():
     import io
 

@@ -109,15 +109,16 @@ def _count_queries(client, url) -> int:
 
 
 class TestScanActions:
-    def test_rerun_inference_queues_finished_scans_only(self, admin_client):
+    def test_rerun_inference_queues_finished_scans_only_and_starts_their_attempts_afresh(self, admin_client):
         finished = PredictionFactory().scan
+        Scan.objects.filter(pk=finished.pk).update(attempts=3)
         processing = ScanFactory(status=Scan.Status.PROCESSING)
 
         run_action(admin_client, SCANS, "rerun_inference", [finished, processing])
 
         finished.refresh_from_db()
         processing.refresh_from_db()
-        assert finished.status == Scan.Status.QUEUED
+        assert finished.status == Scan.Status.QUEUED and finished.attempts == 0
         assert processing.status == Scan.Status.PROCESSING
         assert AuditEvent.objects.get(action="changed").scan_id == finished.pk
 
