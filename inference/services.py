@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
+from operations.log_context import about_scan
 from reviews.notifications import notify_result_ready
 from scans.models import Prediction, Scan
 
@@ -47,6 +48,11 @@ def claim(scan_id: int, task_id: str) -> Scan | None:
 
 
 def process_scan(scan_id: int, task_id: str) -> str:
+    with about_scan(scan_id):
+        return _claim_and_read(scan_id, task_id)
+
+
+def _claim_and_read(scan_id: int, task_id: str) -> str:
     scan = claim(scan_id, task_id)
     if scan is None:
         return "skipped"

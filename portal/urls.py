@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from operations import views as operations_views
 from scans import views as scan_views
 
 # The admin's own login form has no throttling: staff log in through allauth's, like everyone else.
@@ -11,6 +12,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", scan_views.home, name="home"),
     path("about/model/", scan_views.about_model, name="about_model"),
+    path("health/", operations_views.health, name="health"),
+    path("metrics", operations_views.metrics, name="metrics"),
     path("scans/", include("scans.urls")),
     path("reviews/", include("reviews.urls")),
     path("staff/", include("reviews.staff_urls")),

@@ -1,0 +1,100 @@
+"""Portal figures for Prometheus, read from the database and the broker when scraped.
+
+Request latency comes from django-prometheus's middleware; these add what only the portal knows:
+scans by status, the broker's queue depth, recent inference time and the model version serving.
+Reading at scrape time keeps web and worker processes free of shared metric state.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from prometheus_client.core import REGISTRY, GaugeMetricFamily, InfoMetricFamily
+
+log = logging.getLogger(__name__)
+INFERENCE_WINDOW = timedelta(hours=1)
+
+
+class PortalCollector:
+    def describe(self):
+        """The families' names without reading anything: registering must not touch the database."""
+        yield GaugeMetricFamily("portal_scans", "Scans by status.", labels=["status"])
+        yield GaugeMetricFamily("portal_queue_depth", "Messages waiting in the scan queue.", labels=["queue"])
+        yield GaugeMetricFamily("portal_inference_milliseconds", "Model time per scan.", labels=["quantile"])
+        yield GaugeMetricFamily("portal_readings_last_hour", "Readings written in the last hour.")
+        yield InfoMetricFamily("portal_model", "The model the portal serves.")
+
+    def collect(self):
+        yield from self._scans_by_status()
+        yield from self._queue_depth()
+        yield from self._inference_time()
+        yield from self._model()
+
+    def _scans_by_status(self):
+        from django.db.models import Count
+
+        from scans.models import Scan
+
+        family = GaugeMetricFamily("portal_scans", "Scans by status.", labels=["status"])
+        counts = dict(Scan.objects.order_by().values_list("status").annotate(Count("pk")))
+        for status in Scan.Status.values:
+            family.add_metric([status], counts.get(status, 0))
+        yield family
+
+    def _queue_depth(self):
+        from django.conf import settings
+
+        from portal.celery import app
+
+        family = GaugeMetricFamily("portal_queue_depth", "Messages waiting in the scan queue.", labels=["queue"])
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        try:
+            with app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+                family.add_metric([queue], _message_count(conn, queue))
+        except Exception as error:  # noqa: BLE001 - an unreachable broker shows as a missing sample
+            log.warning("queue depth not read: %s", type(error).__name__)
+        yield family
+
+    def _inference_time(self):
+        import numpy as np
+        from django.utils import timezone
+
+        from scans.models import Prediction
+
+        recent = Prediction.objects.filter(created_at__gte=timezone.now() - INFERENCE_WINDOW)
+        times = np.array(recent.values_list("inference_ms", flat=True), dtype=float)
+        family = GaugeMetricFamily(
+            "portal_inference_milliseconds", "Model time per scan over the last hour.", labels=["quantile"]
+        )
+        for quantile in (0.5, 0.95):
+            family.add_metric([str(quantile)], float(np.quantile(times, quantile)) if len(times) else float("nan"))
+        yield family
+        yield GaugeMetricFamily("portal_readings_last_hour", "Readings written in the last hour.", value=len(times))
+
+    def _model(self):
+        from scans.model_card import read_manifest
+
+        info = InfoMetricFamily("portal_model", "The model the portal serves.")
+        info.add_metric([], {"version": str(read_manifest().get("version", "none"))})
+        yield info
+
+
+def _message_count(conn, queue: str) -> int:
+    from kombu.exceptions import ChannelError
+
+    try:
+        return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:  # no worker has declared it yet: nothing can be waiting in it
+        return 0
+
+
+_registered = False
+
+
+def register() -> None:
+    global _registered
+    if not _registered:
+        REGISTRY.register(PortalCollector())
+        _registered = True
