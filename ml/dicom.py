@@ -13,7 +13,7 @@ import numpy as np
 
 from ml.constants import MAX_IMAGE_PIXELS
 from ml.errors import UnreadableImage
-from ml.preprocessing import DecodedImage, stretch, too_large
+from ml.images import DecodedImage, stretch, too_large
 
 RADIOGRAPHY_MODALITIES = {"CR", "DX", "DR", "RG", "OT", ""}
 CHEST_BODY_PARTS = {"CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX_CHEST", ""}

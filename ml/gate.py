@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ml.preprocessing import DecodedImage, squash
+from ml.images import DecodedImage
+from ml.preprocessing import squash
 
 COLOUR_PHOTO = (
     "This looks like a colour photograph or picture, not an X-ray. Upload the X-ray image file itself "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from PIL import Image, ImageOps
 
 from ml.constants import GREY_LEVELS, IMAGE_SIZE, MAX_IMAGE_PIXELS
 from ml.errors import UnreadableImage
+from ml.images import DecodedImage, stretch, too_large
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
 DICOM_MAGIC_OFFSET = 128
@@ -24,22 +24,6 @@ DICOM_MAGIC = b"DICM"
 # Chroma above which an upload's colour is kept (so the gate can tell it is a photograph).
 COLOUR_KEPT_ABOVE = 0.01
 _HIGH_BIT_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0}
-
-
-@dataclass(frozen=True)
-class DecodedImage:
-    """An upload decoded to one grey channel, with what the gate needs to know about its source."""
-
-    grey: np.ndarray  # float32, H x W, values in [0, 1]
-    colourfulness: float  # mean chroma of the original in [0, 1]; 0 for grey sources
-    source_format: str  # "JPEG", "PNG" or "DICOM"
-    high_bit_depth: bool = False  # more than 8 bits per pixel in the source
-    rgb: np.ndarray | None = None  # uint8 H x W x 3, kept only for sources with visible colour
-
-    @property
-    def size(self) -> tuple[int, int]:
-        height, width = self.grey.shape
-        return width, height
 
 
 def is_dicom(data: bytes) -> bool:
@@ -113,14 +97,6 @@ def _open_picture(data: bytes) -> Image.Image:
     return image
 
 
-def too_large(width: int | None = None, height: int | None = None) -> UnreadableImage:
-    dimensions = f" ({width}\u00d7{height} pixels)" if width else ""
-    return UnreadableImage(
-        f"The image is too large{dimensions}. The limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-        "export a smaller copy of the X-ray and upload that."
-    )
-
-
 def _to_grey(image: Image.Image) -> tuple[np.ndarray, float]:
     """One grey channel in [0, 1] and how colourful the original was."""
     if image.mode in _HIGH_BIT_MODES:
@@ -146,15 +122,6 @@ def _flatten(image: Image.Image) -> Image.Image:
         return image
     background = Image.new("RGBA", image.size, (0, 0, 0, 255))
     return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
-
-
-def stretch(values: np.ndarray) -> np.ndarray:
-    """Map the value range linearly onto [0, 1]; a constant image becomes all zeros."""
-    values = values.astype(np.float32)
-    low, high = float(values.min()), float(values.max())
-    if high - low < 1e-12:
-        return np.zeros_like(values)
-    return (values - low) / (high - low)
 
 
 def squash(grey: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
