@@ -15,8 +15,8 @@ from django.utils import timezone
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
 from operations.log_context import about_scan
-from reviews.notifications import notify_result_ready
 from scans.models import Prediction, Scan
+from scans.notifications import notify_result_ready
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -73,9 +73,9 @@ def _claim_and_read(scan_id: int, task_id: str) -> str:
 def _is_transient(error: Exception) -> bool:
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from inference.celery_task import TRANSIENT_ERRORS
+    from portal.celery import transient_errors
 
-    return isinstance(error, TRANSIENT_ERRORS + (SoftTimeLimitExceeded,))
+    return isinstance(error, (*transient_errors(), SoftTimeLimitExceeded))
 
 
 def predict_and_save(scan: Scan) -> str:

@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers that take primary keys and call inference.services."""
 
 from inference import services
-from inference.celery_task import house_task
+from portal.celery import house_task
 
 
 @house_task(bind=True)

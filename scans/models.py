@@ -255,16 +255,20 @@ class Scan(models.Model):
             transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
 
 
+RUN_INFERENCE_TASK = "inference.tasks.run_inference"
+
+
 def send_to_worker(scan_id: int) -> None:
     """Send the scan to the worker; with the broker down, leave it queued for the sweeper to send later.
 
     The upload is committed by now: a patient must get their answer, not a server error, and the scan
     is not lost (requeue_stuck_scans sends every scan queued too long).
     """
-    from inference.tasks import run_inference
+    from portal.celery import app
 
     try:
-        run_inference.delay(scan_id=scan_id)
+        # By name: the web only publishes the task; the worker's code (inference/) is not imported.
+        app.send_task(RUN_INFERENCE_TASK, kwargs={"scan_id": scan_id})
     except kombu.exceptions.OperationalError as error:
         log.warning("broker unreachable (%s): scan %s stays queued for requeue_stuck_scans", error, scan_id)
 

@@ -10,6 +10,7 @@ from inference import services
 from inference.heatmaps import colourise, render_heatmap_png
 from ml.preprocessing import decode, encode_png
 from scans.models import Prediction, Scan
+from scans.notifications import EMAIL_RESULT_READY_TASK
 from tests.factories import ScanFactory, private_media  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.django_db
@@ -153,13 +154,19 @@ def test_heatmap_overlay_has_the_images_aspect_ratio_and_fades_where_cold():
     assert colourise(np.ones((2, 2)))[..., 3].min() > 200
 
 
-def test_the_patient_is_emailed_once_when_the_reading_is_ready(
-    xray_scan, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.process_scan(xray_scan.pk, task_id="task-1")
-    Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.process_scan(xray_scan.pk, task_id="task-1")  # a redelivery finishing again
-    assert [m.to for m in mailoutbox] == [[xray_scan.owner.email]]
-    assert "ready" in mailoutbox[0].subject
+def test_the_patient_email_is_queued_once_when_the_reading_is_ready(xray_scan, django_capture_on_commit_callbacks):
+    queued = []
+    for _delivery in ("first", "redelivered after finishing"):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.process_scan(xray_scan.pk, task_id="task-1")
+        queued += [c for c in callbacks if getattr(c, "args", None) == (EMAIL_RESULT_READY_TASK,)]
+        Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
+    assert [c.keywords for c in queued] == [{"kwargs": {"scan_id": xray_scan.pk}}]
+
+
+def test_the_web_queues_inference_under_the_name_the_worker_registers():
+    from portal.celery import app
+    from scans.models import RUN_INFERENCE_TASK
+
+    app.loader.import_default_modules()  # what a worker imports at start
+    assert app.tasks[RUN_INFERENCE_TASK].name == RUN_INFERENCE_TASK

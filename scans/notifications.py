@@ -1,0 +1,47 @@
+"""The patient's email that the computer reading is in: decided by the worker, sent by a task."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.emails import link, send_to_user
+from portal.celery import app
+from scans.models import Scan
+
+# Queued by name (scans/tasks.py registers it), so this module and the task module do not import each other.
+EMAIL_RESULT_READY_TASK = "scans.tasks.email_result_ready"
+
+
+def notify_result_ready(scan: Scan) -> bool:
+    """Queue the email once the worker's result commits; True when one was queued.
+
+    At most one per scan, however often a redelivered task calls this; none to patients who turned
+    email off. Sites that hold results until review send nothing here: the review email is the news.
+    """
+    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+        return False
+    first_time = Scan.objects.filter(pk=scan.pk, result_notified_at__isnull=True).update(
+        result_notified_at=timezone.now()
+    )
+    if not first_time or not scan.owner.notify_by_email:
+        return False
+    # robust: a broker that is down must not undo the reading; the email is lost, the result is not.
+    send = functools.partial(app.send_task, EMAIL_RESULT_READY_TASK, kwargs={"scan_id": scan.pk})
+    transaction.on_commit(send, robust=True)
+    return True
+
+
+def send_result_ready_email(scan_id: int) -> None:
+    scan = Scan.objects.select_related("owner").get(pk=scan_id)
+    if scan.status == Scan.Status.DONE:
+        subject = "The reading of your X-ray is ready"
+        news = "The computer reading of the X-ray you uploaded on {date} is ready."
+    else:
+        subject = "We could not read your X-ray"
+        news = "We could not read the X-ray you uploaded on {date}; the page says why and what you can do."
+    body = f"{news.format(date=f'{scan.created_at:%d %B %Y}')} Log in to see it: {link(scan.get_absolute_url())}"
+    send_to_user(scan.owner, subject, body)
