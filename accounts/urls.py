@@ -7,6 +7,5 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke_api_token"),
-    path("account/export/", views.export_data, name="export_data"),
     path("account/delete/", views.delete_account, name="delete_account"),
 ]

@@ -2,14 +2,11 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.export import export_zip
 from accounts.forms import ApiTokenForm, DeleteAccountForm, PreferencesForm
 from accounts.models import ApiToken
 from audit.services import Action, record
-from scans.downloads import ZIP, generated_file
 
 
 @login_required
@@ -52,14 +49,6 @@ def revoke_api_token(request, pk: int):
 def get_own_api_token(request, pk: int) -> ApiToken:
     """The user's own token, else 404: another user's token must not even be known to exist."""
     return get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
-
-
-@login_required
-@require_GET
-def export_data(request):
-    record(request, Action.DOWNLOADED, request.user, detail="all their data (export)")
-    filename = f"pneumonia-screening-data-{timezone.localdate():%Y-%m-%d}.zip"
-    return generated_file(export_zip(request.user), filename, ZIP)
 
 
 @login_required

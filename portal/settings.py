@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "audit",
     "api",
     "operations",
+    "exports",
     "django_prometheus",
 ]
 
@@ -247,7 +248,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery closes the worker's database connection before and after every task unless told to reuse it
 # (celery/celery#4116): a new PostgreSQL connection per scan cost ~5 ms and a server process. Reused
-# for this many tasks; inference.celery_task applies CONN_MAX_AGE and the health check before each
+# for this many tasks; portal.celery applies CONN_MAX_AGE and the health check before each
 # task, as Django does before each request, so a restarted database costs no task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = 60
@@ -259,7 +260,10 @@ CELERY_TASK_DEFAULT_QUEUE = "scans"
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {"task": "inference.tasks.requeue_stuck_scans", "schedule": 60.0},
     "release-abandoned-review-claims": {"task": "reviews.tasks.release_abandoned_claims", "schedule": 300.0},
+    "tidy-data-exports": {"task": "exports.tasks.tidy_data_exports", "schedule": 600.0},
 }
+# A prepared data export can be downloaded for this many days, then it is deleted.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Scans left queued longer than this are enqueued again by the sweeper.
 SCAN_REQUEUE_AFTER_SECONDS = env.int("SCAN_REQUEUE_AFTER_SECONDS", default=120)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("staff/", include("reviews.staff_urls")),
     path("", include("accounts.urls")),
+    path("account/export/", include("exports.urls")),
     path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -10,9 +10,12 @@ reviewed ("reviewed"). Patient B owns nothing of it.
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from exports.models import DataExport
 from reviews.worklist import worklist
 from tests.factories import (  # noqa: F401
     PredictionFactory,
@@ -42,7 +45,9 @@ GET   scans:upload                       -         302 200 200 200 200 200 200
 GET   accounts:preferences               -         302 200 200 200 200 200 200
 GET   accounts:api_tokens                -         302 200 200 200 200 200 200
 POST  accounts:revoke_api_token          token_a   302 302 404 404 404 404 404
-GET   accounts:export_data               -         302 200 200 200 200 200 200
+GET   exports:page                       -         302 200 200 200 200 200 200
+POST  exports:page                       -         302 302 302 302 302 302 302
+GET   exports:download                   export_a  302 200 404 404 404 404 404
 GET   accounts:delete_account            -         302 200 200 200 200 200 200
 POST  accounts:delete_account            -         302 200 200 200 200 200 200
 GET   scans:detail                       cleared   302 200 404 404 404 404 200
@@ -119,10 +124,14 @@ def build_world() -> dict:
         "admin": UserFactory(is_staff=True, is_superuser=True, role=User.Role.ADMIN),
     }
     token_a, _ = ApiToken.issue(patient_a, "patient A's script")
+    export_a = DataExport.objects.create(
+        owner=patient_a, status=DataExport.Status.READY, ready_at=timezone.now(), size_bytes=4,
+        file=ContentFile(b"PK\x05\x06", name="export.zip"),
+    )  # fmt: skip
     return {
         "users": users,
         "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed},
-        "tokens": {"token_a": token_a},
+        "tokens": {"token_a": token_a, "export_a": export_a},
     }
 
 

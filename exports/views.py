@@ -1,0 +1,46 @@
+"""The data export page: ask for a copy, watch it being prepared, download it while it is kept."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from audit.services import Action, record
+from exports import services
+from exports.models import DataExport
+from scans.downloads import ZIP, private_file
+
+SHOWN = 5
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exports_page(request):
+    if request.method == "POST":
+        services.request_export(request.user)
+        messages.success(request, "Your data is being prepared. This page shows when it is ready.")
+        return redirect("exports:page")
+    exports = request.user.data_exports.all()[:SHOWN]
+    template = "exports/_list.html" if request.htmx else "exports/page.html"
+    context = {
+        "exports": exports,
+        "polling": any(e.is_unfinished for e in exports),
+        "keep_days": settings.EXPORT_KEEP_DAYS,
+    }
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def download(request, pk: int):
+    export = get_object_or_404(DataExport.objects.filter(owner=request.user), pk=pk)
+    if not export.is_downloadable:
+        raise Http404("This export has expired or is not ready.")
+    record(request, Action.DOWNLOADED, request.user, detail="all their data (export)")
+    filename = f"pneumonia-screening-data-{timezone.localtime(export.ready_at):%Y-%m-%d}.zip"
+    response = private_file(export.file, filename, ZIP)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
