@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ from api.serializers import (
 from audit.services import Action, record
 from reviews import services as reviews
 from reviews.worklist import worklist
+from scans import quota
 from scans.access import get_scan_for
 from scans.downloads import DICOM, PDF, PNG, generated_file, private_file
 from scans.models import Scan
@@ -38,6 +40,9 @@ SCAN_ID = {"type": "integer", "minimum": 0}
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such scan, or not one this user may see.")
 NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page of results.")
 FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="A list of messages for each field at fault.")
+UPLOAD_QUOTA = OpenApiResponse(
+    ErrorSerializer, description="The hourly upload allowance is used up; Retry-After says when to try again."
+)
 
 
 class ObtainToken(APIView):
@@ -79,12 +84,15 @@ class ScanList(generics.ListCreateAPIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ScanSerializer, 400: FIELD_ERRORS},
+        responses={201: ScanSerializer, 400: FIELD_ERRORS, 429: UPLOAD_QUOTA},
         summary="Upload a chest X-ray (JPEG, PNG or DICOM) for a computer reading",
     )
     def post(self, request, *args, **kwargs):
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
+        over_quota = quota.refusal(request.user, upload.validated_data["image"].size_bytes)
+        if over_quota:
+            raise Throttled(wait=over_quota[1], detail=over_quota[0])
         scan = create_scan(request.user, upload.validated_data["image"])
         return Response(ScanSerializer(scan, context={"request": request}).data, status=status.HTTP_201_CREATED)
 

@@ -197,6 +197,9 @@ STORAGES = {
 # Uploads: limits shown on the upload page and enforced by scans.validation.
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 SCAN_MAX_FILES_PER_UPLOAD = env.int("SCAN_MAX_FILES_PER_UPLOAD", default=10)
+# Per user and hour, web and API together (scans.quota).
+SCAN_UPLOADS_PER_HOUR = env.int("SCAN_UPLOADS_PER_HOUR", default=60)
+SCAN_UPLOAD_BYTES_PER_HOUR = env.int("SCAN_UPLOAD_BYTES_PER_HOUR", default=600 * 1000 * 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Django's own cap sits above ours so the form, not a bare 400, tells the patient about the limit.

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from scans import quota
 from scans.models import Scan
 from scans.validation import ValidatedUpload, sanitise_filename, validate_upload
 
@@ -56,6 +57,10 @@ def upload_scans(owner, files) -> UploadOutcome:
     """Each file on its own: one bad file in a batch must not cost the patient the good ones."""
     outcome = UploadOutcome()
     for uploaded_file in files:
+        over_quota = quota.refusal(owner, uploaded_file.size)
+        if over_quota:
+            outcome.refused.append(Refusal(sanitise_filename(uploaded_file.name), over_quota[0]))
+            continue
         try:
             validated = validate_upload(uploaded_file)
         except ValidationError as error:
