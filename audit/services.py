@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from allauth.account.adapter import get_adapter
+from django.core.exceptions import PermissionDenied
+
 from audit.models import AuditEvent
 
 Action = AuditEvent.Action
@@ -45,7 +48,7 @@ def _event(request, action: str, detail: str) -> AuditEvent:
         action=action,
         detail=detail[:255],
         path=request.get_full_path()[:512],
-        ip_address=_address(request.META.get("REMOTE_ADDR")),
+        ip_address=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
     )
 
@@ -56,8 +59,14 @@ def _describe(target) -> tuple[str, int, int | None]:
     return object_type, target.pk, scan_id
 
 
-def _address(value: str | None) -> str | None:
-    # REMOTE_ADDR only: proxies' forwarded-for headers are a later issue, and spoofable until then.
+def client_address(request) -> str | None:
+    """The client's address by the rule login throttling uses (allauth, TRUSTED_PROXY_COUNT): the address
+    the outermost trusted proxy saw, never a forwarded-for entry the client could have written itself.
+    A header that does not match the proxy count leaves the direct peer's address."""
+    try:
+        value = get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        value = request.META.get("REMOTE_ADDR")
     try:
         return str(ipaddress.ip_address(value)) if value else None
     except ValueError:

@@ -138,6 +138,49 @@ class TestAppendOnly:
 
         assert AuditEvent.objects.get().actor is None
 
+    @pytest.mark.postgresql
+    def test_the_database_itself_refuses_to_change_or_delete_an_event(self, event):
+        from django.db import connection, transaction
+        from django.db.utils import DatabaseError
+
+        for sql in ("UPDATE audit_auditevent SET action = 'deleted'", "DELETE FROM audit_auditevent"):
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
+        assert AuditEvent.objects.get().action == "viewed"
+
+    @pytest.mark.postgresql
+    def test_the_database_lets_a_deleted_user_leave_the_events_and_nothing_else_change(self, db):
+        from django.db import connection, transaction
+        from django.db.utils import DatabaseError
+
+        user = UserFactory()
+        event = AuditEvent.objects.create(actor=user, action="viewed", object_type="scan", object_id=1)
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditevent SET actor_id = NULL, detail = 'rewritten' WHERE id = %s", [event.pk]
+            )
+        user.delete()
+        event = AuditEvent.objects.get()
+        assert (event.actor, event.detail) == (None, "")
+
+
+class TestClientAddress:
+    """The address recorded is the one login throttling trusts: TRUSTED_PROXY_COUNT decides."""
+
+    def view_behind_proxies(self, client, scan, forwarded_for):
+        client.force_login(scan.owner)
+        client.get(reverse("scans:detail", args=[scan.pk]), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
+        return only_event(action="viewed").ip_address
+
+    def test_without_trusted_proxies_the_direct_peer_is_recorded(self, client, scan, settings):
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+        assert self.view_behind_proxies(client, scan, "198.51.100.9") == "10.0.0.2"
+
+    def test_behind_one_proxy_the_address_it_saw_is_recorded_not_what_the_client_wrote(self, client, scan, settings):
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+        # The client wrote the first entry itself; the proxy appended the address it saw.
+        assert self.view_behind_proxies(client, scan, "1.2.3.4, 203.0.113.50") == "203.0.113.50"
+
 
 class TestAdmin:
     @pytest.fixture

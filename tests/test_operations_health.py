@@ -22,11 +22,11 @@ def live_worker():
 
 
 @pytest.fixture
-def unreachable_broker():
+def unreachable_broker(monkeypatch):
     """The app's real broker configuration pointed at nothing: a closed port, or missing folders."""
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
     if settings.CELERY_BROKER_URL.startswith("redis://"):
-        app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+        monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # Celery reads it first
     else:
         missing = str(settings.VAR_DIR / "no-such-broker-folder")
         app.conf.broker_transport_options = {**saved["broker_transport_options"], "data_folder_in": missing,

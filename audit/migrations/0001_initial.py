@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,23 +15,49 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('viewed', 'Viewed'), ('downloaded', 'Downloaded'), ('changed', 'Changed'), ('refused', 'Refused'), ('requested', 'Review requested'), ('claimed', 'Claimed'), ('released', 'Released'), ('reviewed', 'Reviewed'), ('deleted', 'Deleted')], db_index=True, max_length=16)),
-                ('object_type', models.CharField(help_text='scan, prediction, review or user', max_length=32)),
-                ('object_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('scan_id', models.PositiveBigIntegerField(blank=True, db_index=True, null=True)),
-                ('detail', models.CharField(blank=True, max_length=255)),
-                ('path', models.CharField(blank=True, max_length=512)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=512)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("viewed", "Viewed"),
+                            ("downloaded", "Downloaded"),
+                            ("changed", "Changed"),
+                            ("refused", "Refused"),
+                            ("requested", "Review requested"),
+                            ("claimed", "Claimed"),
+                            ("released", "Released"),
+                            ("reviewed", "Reviewed"),
+                            ("deleted", "Deleted"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("object_type", models.CharField(help_text="scan, prediction, review or user", max_length=32)),
+                ("object_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("scan_id", models.PositiveBigIntegerField(blank=True, db_index=True, null=True)),
+                ("detail", models.CharField(blank=True, max_length=255)),
+                ("path", models.CharField(blank=True, max_length=512)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=512)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='audit_audit_object__0e78a5_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["object_type", "object_id"], name="audit_audit_object__0e78a5_idx")],
             },
         ),
     ]
