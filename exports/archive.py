@@ -99,7 +99,8 @@ def scan_record(scan: Scan, user) -> dict:
 
 
 def _readings(scan: Scan, user):
-    return list(scan.predictions.all()) if scan.shows_ai_result_to(user) else []
+    # Every model version's reading, when the one rule lets the user see the scan's reading at all.
+    return list(scan.predictions.all()) if scan.reading_for(user) else []
 
 
 def _reading_record(prediction) -> dict:

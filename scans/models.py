@@ -96,6 +96,13 @@ class ScanQuerySet(models.QuerySet):
             .values_list("created_at", "latest_probability")
         )
 
+    def with_reading_visible_to(self, user):
+        """The scans whose reading Scan.reading_for would show this user (the same rule, as a filter)."""
+        visible = self.filter(status=Scan.Status.DONE)
+        if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+            visible = visible.exclude(Q(owner=user) & Q(reviews=None))
+        return visible
+
     def with_latest_prediction(self):
         """With the owner, the claim holder and the readings and reviews, newest first, in three queries."""
         Review = apps.get_model("reviews", "Review")
@@ -208,15 +215,16 @@ class Scan(models.Model):
             return self.review_claimed_by
         return None
 
-    def shows_ai_result_to(self, user) -> bool:
-        """Sites may hold the model's reading back from the patient until a radiologist has reviewed it."""
-        if not settings.HOLD_AI_RESULTS_UNTIL_REVIEW or user.pk != self.owner_id:
-            return True
-        return self.latest_review is not None
+    def ai_held_from(self, user) -> bool:
+        """The site holds the model's reading back from this patient until a radiologist has reviewed it."""
+        return settings.HOLD_AI_RESULTS_UNTIL_REVIEW and user.pk == self.owner_id and self.latest_review is None
 
     def reading_for(self, user) -> Prediction | None:
-        """The model's reading this user may see: the latest once the scan is done, unless the site holds it."""
-        if self.status != self.Status.DONE or not self.shows_ai_result_to(user):
+        """The one rule for "may this user see the AI reading of this scan", used by every page, the API,
+        the report, the export and the heatmap files: the latest reading, once the scan is done (not while
+        a re-run is under way), unless the site holds it back from this patient until review.
+        ScanQuerySet.with_reading_visible_to is the same rule for a list."""
+        if self.status != self.Status.DONE or self.ai_held_from(user):
             return None
         return self.latest_prediction
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -63,10 +62,7 @@ def upload(request):
 def history(request):
     own_scans = Scan.objects.filter(owner=request.user)
     page = Paginator(own_scans.with_readings(), SCANS_PER_PAGE).get_page(request.GET.get("page"))
-    finished = own_scans.filter(status=Scan.Status.DONE)
-    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
-        finished = finished.exclude(reviews=None)
-    trend = finished.latest_probabilities()[:TREND_LENGTH]
+    trend = own_scans.with_reading_visible_to(request.user).latest_probabilities()[:TREND_LENGTH]
     return render(request, "scans/history.html", {"page": page, "trend_readings": trend})
 
 
@@ -77,15 +73,14 @@ def detail(request, pk: int):
     record(request, Action.VIEWED, scan)
     if scan.latest_review is not None:
         record(request, Action.VIEWED, scan.latest_review)
-    ai_held = not scan.shows_ai_result_to(request.user)
-    prediction = None if ai_held else scan.latest_prediction
+    prediction = scan.reading_for(request.user)
     band = model_card.review_band(model_card.read_manifest(), prediction.model_version) if prediction else None
     context = {
         "scan": scan,
         "prediction": prediction,
         "review_band": band,
         "review": scan.latest_review,
-        "ai_held": ai_held and scan.status == Scan.Status.DONE,
+        "ai_held": scan.status == Scan.Status.DONE and scan.ai_held_from(request.user),
         "previous": previous_scan(request.user, scan),
         "awaiting_review": Scan.objects.awaiting_review().filter(pk=scan.pk).exists(),
     }
@@ -148,7 +143,7 @@ def image(request, pk: int):
 @require_GET
 def heatmap(request, pk: int):
     scan = get_scan_for(request, pk)
-    prediction = scan.latest_prediction if scan.shows_ai_result_to(request.user) else None
+    prediction = scan.reading_for(request.user)
     if prediction is None or not prediction.heatmap:
         raise Http404("This scan has no heatmap.")
     record(request, Action.DOWNLOADED, prediction)

@@ -49,5 +49,5 @@ def _y(percent: int) -> float:
 
 @register.filter
 def shown_prediction(scan, user):
-    """The model's latest reading, unless the site holds it back from this user until review."""
-    return scan.latest_prediction if scan.shows_ai_result_to(user) else None
+    """The reading this user may see (Scan.reading_for: the one rule)."""
+    return scan.reading_for(user)
