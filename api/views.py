@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import MethodNotAllowed, ParseError, Throttled
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -45,7 +46,32 @@ UPLOAD_QUOTA = OpenApiResponse(
 )
 
 
-class ObtainToken(APIView):
+WORKLIST_REASONS = ("pneumonia", "indeterminate", "requested")
+WORKLIST_CLAIMS = ("unclaimed", "mine", "others")
+
+
+class StrictRequests:
+    """Refuse what the schema does not describe, before anything else: an undeclared method is a 405
+    (even where a permission would answer 404), and an unknown query parameter or a value outside a
+    parameter's choices is a 400, instead of being silently ignored (a typo'd filter must not look like
+    an empty result)."""
+
+    query_parameters: dict[str, tuple[str, ...] | None] = {}  # name: allowed values, None for any
+
+    def initial(self, request, *args, **kwargs):
+        if request.method not in self._allowed_methods():
+            raise MethodNotAllowed(request.method)
+        unknown = sorted(set(request.query_params) - set(self.query_parameters))
+        if unknown:
+            accepted = ", ".join(sorted(self.query_parameters)) or "none"
+            raise ParseError(f"Unknown query parameter(s): {', '.join(unknown)}. This endpoint accepts: {accepted}.")
+        for name, allowed in self.query_parameters.items():
+            if allowed and name in request.query_params and request.query_params[name] not in allowed:
+                raise ParseError(f"The query parameter {name} must be one of: {', '.join(allowed)}.")
+        super().initial(request, *args, **kwargs)
+
+
+class ObtainToken(StrictRequests, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
@@ -70,7 +96,8 @@ class ObtainToken(APIView):
 
 
 @extend_schema(tags=["scans"])
-class ScanList(generics.ListCreateAPIView):
+class ScanList(StrictRequests, generics.ListCreateAPIView):
+    query_parameters = {"page": None}
     serializer_class = ScanSerializer
     parser_classes = [MultiPartParser]
 
@@ -102,7 +129,7 @@ class ScanList(generics.ListCreateAPIView):
     parameters=[OpenApiParameter("id", SCAN_ID, OpenApiParameter.PATH)],
     responses={200: ScanSerializer, 404: NOT_FOUND},
 )
-class ScanDetail(generics.RetrieveDestroyAPIView):
+class ScanDetail(StrictRequests, generics.RetrieveDestroyAPIView):
     serializer_class = ScanSerializer
 
     def get_object(self):
@@ -127,7 +154,7 @@ class ScanDetail(generics.RetrieveDestroyAPIView):
         record(self.request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk, detail="api")
 
 
-class ScanFile(APIView):
+class ScanFile(StrictRequests, APIView):
     def perform_content_negotiation(self, request, force=False):
         # The answer is the file whatever the client accepts (curl -H "Accept: application/pdf" must work);
         # errors still come as JSON.
@@ -186,24 +213,25 @@ class ScanReport(ScanFile):
     tags=["worklist"],
     summary="Cases waiting for a radiologist, most urgent first (radiologists only)",
     parameters=[
-        OpenApiParameter("reason", enum=["pneumonia", "indeterminate", "requested"], description="Why it waits."),
-        OpenApiParameter("claim", enum=["unclaimed", "mine", "others"], description="Who holds it."),
+        OpenApiParameter("reason", enum=WORKLIST_REASONS, description="Why it waits."),
+        OpenApiParameter("claim", enum=WORKLIST_CLAIMS, description="Who holds it."),
     ],
     responses={
         200: WorklistCaseSerializer(many=True),
         404: OpenApiResponse(ErrorSerializer, "Not a radiologist, or no such page of results."),
     },
 )
-class Worklist(generics.ListAPIView):
+class Worklist(StrictRequests, generics.ListAPIView):
     permission_classes = [IsAuthenticated, IsRadiologist]
     serializer_class = WorklistCaseSerializer
+    query_parameters = {"page": None, "reason": WORKLIST_REASONS, "claim": WORKLIST_CLAIMS}
 
     def get_queryset(self):
         params = self.request.query_params
         return worklist(self.request.user, reason=params.get("reason", ""), claim=params.get("claim", "")).cases
 
 
-class ReviewCreate(APIView):
+class ReviewCreate(StrictRequests, APIView):
     permission_classes = [IsAuthenticated, IsRadiologist]
 
     @extend_schema(
@@ -239,5 +267,6 @@ def claim_and_review(request, scan: Scan, fields: dict):
     return review
 
 
-def not_found(request):
+@csrf_exempt  # it changes nothing; without this a POST got Django's HTML CSRF page instead of the 404
+def not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "No such endpoint."}, status=404)

@@ -1,7 +1,8 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from api import views as api_views
 from operations import views as operations_views
 from scans import views as scan_views
 
@@ -9,6 +10,8 @@ from scans import views as scan_views
 admin.site.login = secure_admin_login(admin.site.login)
 
 # No MEDIA_URL route on purpose: stored X-rays are only served by scans' permission-checked views.
+handler500 = "portal.errors.server_error"
+
 urlpatterns = [
     path("", scan_views.home, name="home"),
     path("about/model/", scan_views.about_model, name="about_model"),
@@ -20,6 +23,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("account/export/", include("exports.urls")),
     path("api/v1/", include("api.urls")),
+    re_path(r"^api/", api_views.not_found),  # every other address under /api/ answers in JSON too
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

@@ -21,7 +21,9 @@ MAX_EXAMPLES = 20
 # Loaded at collection through the app itself: making the schema needs no database. (Loading it
 # from a fixture with schemathesis.pytest.from_fixture fails under pytest 9.)
 schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)
-schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE], max_examples=MAX_EXAMPLES)
+schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES
+)
 
 
 @pytest.fixture(autouse=True)
