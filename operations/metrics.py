@@ -1,6 +1,6 @@
 """Portal figures for Prometheus, read from the database and the broker when scraped.
 
-Request latency comes from django-prometheus's middleware; these add what only the portal knows:
+Request latency comes from operations.middleware; these add what only the portal knows:
 scans by status, the broker's queue depth, recent inference time and the model version serving.
 Reading at scrape time keeps web and worker processes free of shared metric state.
 """

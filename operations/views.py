@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from operations import checks
 
@@ -36,4 +36,4 @@ def may_read_metrics(request) -> bool:
 def metrics(request):
     if not may_read_metrics(request):
         raise Http404  # not public: nobody else learns it exists
-    return ExportToDjangoView(request)
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

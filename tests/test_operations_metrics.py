@@ -30,7 +30,7 @@ def test_staff_read_scans_by_status_inference_time_model_and_request_latency(sta
     assert 'portal_inference_milliseconds{quantile="0.5"} 12.0' in text
     assert "portal_model_info{version=" in text
     assert 'portal_queue_depth{queue="scans"}' in text
-    assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+    assert 'portal_request_duration_seconds_bucket{le="0.01",method="GET",status="3xx",view="home"}' in text
 
 
 def test_the_scrape_token_opens_it_and_a_wrong_one_does_not(client, settings):
