@@ -142,15 +142,28 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
-)
+# Django 6.1's MAILERS (EMAIL_BACKEND and EMAIL_HOST & co. are deprecated). Production sends through the
+# SMTP server in EMAIL_URL; elsewhere email is printed unless EMAIL_URL names a server.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="screening@localhost")
-if PRODUCTION:
-    vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+
+
+def _mailer(url: str) -> dict:
+    parsed = env.email_url_config(url)
+    if parsed["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options = {
+            "host": parsed["EMAIL_HOST"],
+            "port": parsed["EMAIL_PORT"],
+            "username": parsed["EMAIL_HOST_USER"] or None,
+            "password": parsed["EMAIL_HOST_PASSWORD"] or None,
+            "use_tls": parsed.get("EMAIL_USE_TLS", False),
+            "use_ssl": parsed.get("EMAIL_USE_SSL", False),
+            "timeout": 10,  # a hung mail server must not hold a worker for long; the task retries
+        }
+        return {"BACKEND": parsed["EMAIL_BACKEND"], "OPTIONS": options}
+    return {"BACKEND": parsed["EMAIL_BACKEND"]}
+
+
+MAILERS = {"default": _mailer(env.str("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://"))}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

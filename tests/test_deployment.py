@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -187,6 +188,15 @@ def test_the_deployment_check_wants_a_cache_every_web_process_shares():
     )
     assert result.returncode != 0
     assert "accounts.W001" in result.stdout + result.stderr
+
+
+def test_production_sends_mail_through_the_email_url_as_a_django_6_1_mailer():
+    program = "import json, django; django.setup(); from django.conf import settings; print(json.dumps(settings.MAILERS))"
+    environment = production_environment(EMAIL_URL="smtp+tls://sender:secret@mail.example.org:587")
+    mailers = json.loads(run_python("-c", program, environment=environment).stdout)
+    assert mailers == {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {
+        "host": "mail.example.org", "port": 587, "username": "sender", "password": "secret", "use_tls": True,
+        "use_ssl": False, "timeout": 10}}}  # fmt: skip
 
 
 def test_the_image_build_can_collect_static_files(tmp_path):

@@ -18,7 +18,7 @@ PAGE = reverse("exports:page")
 
 
 @pytest.fixture(autouse=True)
-def worker_tasks():
+def worker_tasks(db):
     app.loader.import_default_modules()
 
 

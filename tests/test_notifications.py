@@ -20,7 +20,7 @@ def scan(db):
 
 
 @pytest.fixture(autouse=True)
-def worker_tasks():
+def worker_tasks(db):
     """The task modules a worker imports at start (the web process never imports them)."""
     app.loader.import_default_modules()
 
