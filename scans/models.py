@@ -83,9 +83,6 @@ class ScanQuerySet(models.QuerySet):
             .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
         )
 
-    def unfinished(self):
-        return self.filter(status__in=Scan.UNFINISHED)
-
     def latest_probabilities(self):
         """(uploaded at, probability of the newest reading) of each scan that has a reading, as plain
         tuples: the history's trend line needs two columns, not scans with their readings prefetched."""
