@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models, transaction
 from django.utils import timezone
@@ -98,6 +99,7 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell tokens apart.")
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="After this the token is refused; make a new one.")
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -110,14 +112,22 @@ class ApiToken(models.Model):
     def issue(cls, user, name: str) -> tuple[ApiToken, str]:
         """A new token and its key, which is never stored and cannot be shown again."""
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name[:100], key_hash=hash_token_key(key), prefix=key[:8])
+        expires_at = timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)
+        token = cls.objects.create(
+            user=user, name=name[:100], key_hash=hash_token_key(key), prefix=key[:8], expires_at=expires_at
+        )
         return token, key
 
     @classmethod
     def find(cls, key: str) -> ApiToken | None:
-        """The token with this key, if an active user holds it."""
-        token = cls.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
+        """The token with this key, if it has not expired and an active user holds it."""
+        live = cls.objects.select_related("user").filter(key_hash=hash_token_key(key), expires_at__gt=timezone.now())
+        token = live.first()
         return token if token is not None and token.user.is_active else None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
     def record_use(self, now=None) -> None:
         now = now or timezone.now()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -30,7 +31,12 @@ def api_tokens(request):
         token, new_key = ApiToken.issue(request.user, form.cleaned_data["name"])
         record(request, Action.CHANGED, request.user, detail=f"API token {token.prefix} created")
         form = ApiTokenForm(user=request.user)
-    context = {"form": form, "tokens": request.user.api_tokens.all(), "new_key": new_key}
+    context = {
+        "form": form,
+        "tokens": request.user.api_tokens.all(),
+        "new_key": new_key,
+        "token_days": settings.API_TOKEN_DAYS,
+    }
     response = render(request, "accounts/api_tokens.html", context)
     response["Cache-Control"] = "private, no-store"  # the page may show a new key, once
     return response

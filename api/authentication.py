@@ -12,6 +12,6 @@ class ApiTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         token = ApiToken.find(key)
         if token is None:
-            raise AuthenticationFailed("Invalid or revoked token.")
+            raise AuthenticationFailed("Invalid, revoked or expired token.")
         token.record_use()
         return token.user, token

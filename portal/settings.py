@@ -378,6 +378,8 @@ if PRODUCTION:
 # Operations: workers stamp a heartbeat this often; the health page calls one stale after the second.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=15)
 WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", default=60)
+# A new API token is accepted for this many days, then refused; the tokens page shows when.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 # Prometheus scrapes /metrics with this bearer token (staff can read it logged in); empty: staff only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 

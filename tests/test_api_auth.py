@@ -175,3 +175,24 @@ def test_the_account_page_lists_only_the_users_own_tokens(client, patient):
     page = client.get(TOKENS_PAGE).content.decode()
 
     assert "my script" in page and "someone else" not in page
+
+
+def test_an_expired_token_is_refused_and_the_tokens_page_says_so(client, db):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.models import ApiToken
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    token, key = ApiToken.issue(user, "old script")
+    assert token.expires_at > timezone.now() + timedelta(days=89)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    response = client.get(reverse("api:scans"), headers={"Authorization": f"Token {key}"})
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+    client.force_login(user)
+    assert "<strong>expired</strong>" in client.get(reverse("accounts:api_tokens")).content.decode()
