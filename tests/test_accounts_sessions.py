@@ -196,3 +196,25 @@ def test_sign_up_refuses_a_short_password(client, db):
 
     assert "at least 12 characters" in response.content.decode()
     assert not User.objects.filter(email="new@example.com").exists()
+
+
+def test_a_patient_sees_where_they_are_logged_in_and_can_end_the_other_logins(client, db):
+    from allauth.usersessions.models import UserSession
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import PASSWORD
+
+    patient = verified_user()
+    phone, laptop = Client(), client
+    for device in (phone, laptop):
+        assert device.post(reverse("account_login"), {"login": patient.email, "password": PASSWORD}).status_code == 302
+    assert UserSession.objects.filter(user=patient).count() == 2
+
+    page = laptop.get(reverse("usersessions_list"))
+    assert page.status_code == 200
+    laptop.post(reverse("usersessions_list"), {"action": "sign_out_others"})
+
+    assert UserSession.objects.filter(user=patient).count() == 1
+    assert phone.get(reverse("scans:history")).status_code == 302  # logged out
+    assert laptop.get(reverse("scans:history")).status_code == 200
