@@ -34,7 +34,7 @@ def request_export(user) -> DataExport:
     return export
 
 
-def claim(export_id: int) -> DataExport | None:
+def take_for_worker(export_id: int) -> DataExport | None:
     """Take the export for this worker, unless another took it less than a task time limit ago."""
     now = timezone.now()
     abandoned_before = now - timezone.timedelta(seconds=BUILD_TIME_LIMIT_SECONDS + 30)
@@ -46,7 +46,7 @@ def claim(export_id: int) -> DataExport | None:
 
 def build(export_id: int) -> str:
     """Write the zip and mark the export ready; a second delivery of the same task does nothing."""
-    export = claim(export_id)
+    export = take_for_worker(export_id)
     if export is None:
         return "skipped"
     with export_zip(export.owner) as archive:

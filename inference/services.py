@@ -30,30 +30,30 @@ FAILED_UNEXPECTEDLY = (
 )
 
 
-def claim(scan_id: int, task_id: str) -> Scan | None:
+def take_for_task(scan_id: int, task_id: str) -> Scan | None:
     """Take the scan for this task, or None when another live task holds it or it is finished.
 
     A task that was retried or redelivered after its worker died keeps its id, so it may take back a
-    scan it already holds; a claim older than the hard time limit is abandoned and may be taken over.
+    scan it already holds; a hold older than the hard time limit is abandoned and may be taken over.
     """
     now = timezone.now()
     abandoned_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 30)
-    claimable = Q(status=Scan.Status.QUEUED) | Q(
-        Q(claimed_by=task_id) | Q(started_at__lt=abandoned_before), status=Scan.Status.PROCESSING
+    takeable = Q(status=Scan.Status.QUEUED) | Q(
+        Q(worker_task_id=task_id) | Q(started_at__lt=abandoned_before), status=Scan.Status.PROCESSING
     )
-    updated = Scan.objects.filter(claimable, pk=scan_id).update(
-        status=Scan.Status.PROCESSING, claimed_by=task_id, started_at=now, attempts=F("attempts") + 1
+    updated = Scan.objects.filter(takeable, pk=scan_id).update(
+        status=Scan.Status.PROCESSING, worker_task_id=task_id, started_at=now, attempts=F("attempts") + 1
     )
     return Scan.objects.select_related("owner").filter(pk=scan_id).first() if updated else None  # owner: for the email
 
 
 def process_scan(scan_id: int, task_id: str) -> str:
     with about_scan(scan_id):
-        return _claim_and_read(scan_id, task_id)
+        return _take_and_read(scan_id, task_id)
 
 
-def _claim_and_read(scan_id: int, task_id: str) -> str:
-    scan = claim(scan_id, task_id)
+def _take_and_read(scan_id: int, task_id: str) -> str:
+    scan = take_for_task(scan_id, task_id)
     if scan is None:
         return "skipped"
     if scan.attempts > MAX_ATTEMPTS:
@@ -115,7 +115,7 @@ def predict_and_save(scan: Scan) -> str:
 def finish(scan: Scan, status: str, reason: str = "") -> None:
     """Record the outcome and tell the patient (by email, once, after the commit) if they asked to be."""
     Scan.objects.filter(pk=scan.pk).update(
-        status=status, status_reason=reason, finished_at=timezone.now(), claimed_by=""
+        status=status, status_reason=reason, finished_at=timezone.now(), worker_task_id=""
     )
     scan.status, scan.status_reason = status, reason
     notify_result_ready(scan)

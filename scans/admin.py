@@ -81,7 +81,7 @@ class ScanAdmin(admin.ModelAdmin):
         "size_bytes",
         "sha256",
         "attempts",
-        "claimed_by",
+        "worker_task_id",
         "created_at",
         "queued_at",
         "started_at",

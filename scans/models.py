@@ -146,7 +146,9 @@ class Scan(models.Model):
     size_bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started inference.")
-    claimed_by = models.CharField(max_length=64, blank=True, help_text="Task id of the worker holding the scan.")
+    # The worker's hold on the scan while it reads it ("taken"); a radiologist's hold on a review is a
+    # claim. Two different things, two different names.
+    worker_task_id = models.CharField(max_length=64, blank=True, help_text="Task id of the worker reading the scan.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -279,6 +281,9 @@ def send_to_worker(scan_id: int) -> None:
 
 
 class Prediction(models.Model):
+    """One model version's stored reading of one scan: what the worker saved of ml.predictor.Reading,
+    the model's in-memory answer (a Reading that refused the image becomes the scan's status instead)."""
+
     class Label(models.TextChoices):
         NORMAL = "normal", "No pneumonia detected"
         PNEUMONIA = "pneumonia", "Pneumonia suspected"

@@ -27,7 +27,7 @@ def test_processing_a_queued_scan_writes_one_prediction_with_a_heatmap(xray_scan
     assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
     xray_scan.refresh_from_db()
     prediction = xray_scan.predictions.get()
-    assert xray_scan.status == Scan.Status.DONE and xray_scan.finished_at and not xray_scan.claimed_by
+    assert xray_scan.status == Scan.Status.DONE and xray_scan.finished_at and not xray_scan.worker_task_id
     assert 0.0 <= prediction.probability <= 1.0
     assert prediction.label in Prediction.Label.values
     assert prediction.needs_review == (prediction.label == "pneumonia" or prediction.indeterminate)
@@ -42,27 +42,27 @@ def test_a_second_delivery_of_a_finished_scan_does_nothing(xray_scan):
 
 
 def test_a_scan_held_by_a_live_task_is_not_taken_by_another(xray_scan):
-    assert services.claim(xray_scan.pk, "task-1") is not None
-    assert services.claim(xray_scan.pk, "task-2") is None
+    assert services.take_for_task(xray_scan.pk, "task-1") is not None
+    assert services.take_for_task(xray_scan.pk, "task-2") is None
 
 
 def test_a_redelivered_task_takes_back_its_own_scan(xray_scan):
-    services.claim(xray_scan.pk, "task-1")  # the worker died here; the broker redelivers task-1
+    services.take_for_task(xray_scan.pk, "task-1")  # the worker died here; the broker redelivers task-1
     assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
     xray_scan.refresh_from_db()
     assert xray_scan.attempts == 2
 
 
 def test_an_abandoned_claim_can_be_taken_over(xray_scan, settings):
-    services.claim(xray_scan.pk, "task-1")
+    services.take_for_task(xray_scan.pk, "task-1")
     long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     Scan.objects.filter(pk=xray_scan.pk).update(started_at=long_ago)
-    assert services.claim(xray_scan.pk, "task-2") is not None
+    assert services.take_for_task(xray_scan.pk, "task-2") is not None
 
 
 def test_a_prediction_already_written_by_a_lost_delivery_is_not_written_twice(xray_scan):
     services.process_scan(xray_scan.pk, task_id="task-1")
-    Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
+    Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, worker_task_id="task-1")
     assert services.process_scan(xray_scan.pk, task_id="task-1") == Scan.Status.DONE
     assert xray_scan.predictions.count() == 1
 
@@ -94,7 +94,7 @@ def test_a_document_is_rejected_with_the_gates_reason(document_bytes):
 def test_the_sweeper_requeues_scans_whose_message_was_lost(settings, django_capture_on_commit_callbacks):
     old = timezone.now() - timedelta(seconds=settings.SCAN_REQUEUE_AFTER_SECONDS + 5)
     stuck = ScanFactory(queued_at=old)
-    abandoned = ScanFactory(status=Scan.Status.PROCESSING, started_at=old - timedelta(hours=1), claimed_by="dead")
+    abandoned = ScanFactory(status=Scan.Status.PROCESSING, started_at=old - timedelta(hours=1), worker_task_id="dead")
     fresh = ScanFactory()
     finished = ScanFactory(done=True, queued_at=old)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -131,7 +131,7 @@ def test_a_rerun_revives_a_scan_that_failed_after_every_attempt(xray_scan, djang
 def test_the_sweeper_does_not_reset_attempts_so_a_poison_scan_still_fails(xray_scan):
     old = timezone.now() - timedelta(hours=2)
     Scan.objects.filter(pk=xray_scan.pk).update(
-        status=Scan.Status.PROCESSING, attempts=services.MAX_ATTEMPTS, started_at=old, claimed_by="dead"
+        status=Scan.Status.PROCESSING, attempts=services.MAX_ATTEMPTS, started_at=old, worker_task_id="dead"
     )
     services.requeue_stuck_scans()
     xray_scan.refresh_from_db()
@@ -160,7 +160,7 @@ def test_the_patient_email_is_queued_once_when_the_reading_is_ready(xray_scan, d
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             services.process_scan(xray_scan.pk, task_id="task-1")
         queued += [c for c in callbacks if getattr(c, "args", None) == (EMAIL_RESULT_READY_TASK,)]
-        Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, claimed_by="task-1")
+        Scan.objects.filter(pk=xray_scan.pk).update(status=Scan.Status.PROCESSING, worker_task_id="task-1")
     assert [c.keywords for c in queued] == [{"kwargs": {"scan_id": xray_scan.pk}}]
 
 
