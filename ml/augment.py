@@ -59,12 +59,51 @@ def random_intensity(images: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
-def make_augmenter(seed: int = SEED):
+def random_erasing(images: tf.Tensor, probability: float = 0.5, largest: float = 0.3) -> tf.Tensor:
+    """Grey out one random rectangle per image (up to `largest` of each side), so that no single
+    region, a burnt-in marker or one lung field, can carry the reading alone."""
+    batch, size = tf.shape(images)[0], tf.shape(images)[1]
+    sizef = tf.cast(size, tf.float32)
+    heights = tf.cast(tf.random.uniform([batch], 0.1, largest) * sizef, tf.int32)
+    widths = tf.cast(tf.random.uniform([batch], 0.1, largest) * sizef, tf.int32)
+    tops = tf.cast(tf.random.uniform([batch]) * tf.cast(size - heights, tf.float32), tf.int32)
+    lefts = tf.cast(tf.random.uniform([batch]) * tf.cast(size - widths, tf.float32), tf.int32)
+    rows = tf.range(size)[tf.newaxis, :, tf.newaxis]
+    columns = tf.range(size)[tf.newaxis, tf.newaxis, :]
+    inside = (
+        (rows >= tops[:, None, None])
+        & (rows < (tops + heights)[:, None, None])
+        & (columns >= lefts[:, None, None])
+        & (columns < (lefts + widths)[:, None, None])
+    )
+    applied = tf.random.uniform([batch, 1, 1]) < probability
+    fill = tf.random.uniform([batch, 1, 1, 1])
+    return tf.where((inside & applied)[..., tf.newaxis], fill, images)
+
+
+def mixup(images: tf.Tensor, labels: tf.Tensor, alpha: float) -> tuple[tf.Tensor, tf.Tensor]:
+    """Blend each image and its label with another of the batch (Zhang et al. 2018): softer targets,
+    better-calibrated outputs and smoother decisions between the classes."""
+    first = tf.random.gamma([tf.shape(images)[0]], alpha)
+    second = tf.random.gamma([tf.shape(images)[0]], alpha)
+    weight = first / (first + second)
+    order = tf.random.shuffle(tf.range(tf.shape(images)[0]))
+    image_weight = weight[:, tf.newaxis, tf.newaxis, tf.newaxis]
+    label_weight = tf.reshape(weight, [-1] + [1] * (len(labels.shape) - 1))
+    mixed = images * image_weight + tf.gather(images, order) * (1 - image_weight)
+    return mixed, labels * label_weight + tf.gather(labels, order) * (1 - label_weight)
+
+
+def make_augmenter(seed: int = SEED, mixup_alpha: float = 0.0, erasing: float = 0.0):
     geometric = build_geometric(seed)
 
     def augment(images: tf.Tensor, labels: tf.Tensor):
         images = geometric(images, training=True)
-        images = random_resolution(random_blur(images))
-        return random_intensity(images), labels
+        images = random_intensity(random_resolution(random_blur(images)))
+        if erasing:
+            images = random_erasing(images, erasing)
+        if mixup_alpha:
+            images, labels = mixup(images, labels, mixup_alpha)
+        return images, labels
 
     return augment

@@ -20,7 +20,13 @@ IMAGE_SIZE = 224
 GREY_LEVELS = 256
 
 SEED = 1337
-VALIDATION_FRACTION = 1 / 7  # one fold of a 7-fold patient-grouped split, about 14 %
+# After the shift proxy is held out, the rest is cut into this many patient-grouped folds: one is the
+# locked report split, one the selection split, the others train.
+SPLIT_FOLDS = 8
+# The shift proxy: k-means acquisition clusters of patients, the most atypical held out up to this share.
+PROXY_CLUSTERS = 8
+PROXY_FRACTION = 0.10
+SPLIT_NAME = "split.json"
 
 BATCH_SIZE = 32
 EPOCHS = 24
@@ -28,6 +34,11 @@ LEARNING_RATE = 2e-3
 WEIGHT_DECAY = 1e-4
 WARMUP_EPOCHS = 1
 DROPOUT = 0.25
+# Model v2's regularisers for shift robustness and calibration (0 turns each off).
+MIXUP_ALPHA = 0.2
+ERASING_PROBABILITY = 0.5
+EMA_MOMENTUM = 0.998  # weights averaged over the last ~500 steps are the ones saved
+FINE_HEAD_LOSS_WEIGHT = 0.5
 
 # Decompression-bomb guard: a real chest radiograph is at most about 4300 x 4300 pixels.
 MAX_IMAGE_PIXELS = 30_000_000

@@ -66,16 +66,7 @@ def plot_all(labels, probabilities, threshold, confusion, out_dir: Path) -> None
     axes.set(xlabel="recall (sensitivity)", ylabel="precision", title="Precision-recall")
     _save(figure, out_dir / "pr.png")
 
-    figure, axes = plt.subplots(figsize=(4.5, 4.5))
-    edges = np.linspace(0, 1, metrics.CALIBRATION_BINS + 1)
-    which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, len(edges) - 2)
-    filled = [i for i in range(len(edges) - 1) if (which == i).any()]
-    axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    axes.plot(
-        [probabilities[which == i].mean() for i in filled], [labels[which == i].mean() for i in filled], marker="o"
-    )
-    axes.set(xlabel="predicted probability", ylabel="observed share with pneumonia", title="Reliability")
-    _save(figure, out_dir / "reliability.png")
+    plot_reliability(labels, probabilities, out_dir / "reliability.png")
 
     figure, axes = plt.subplots(figsize=(4.5, 4))
     matrix = np.array(
@@ -97,6 +88,30 @@ def plot_all(labels, probabilities, threshold, confusion, out_dir: Path) -> None
         title=f"Confusion at threshold {threshold:.2f}",
     )
     _save(figure, out_dir / "confusion.png")
+
+
+def plot_reliability(labels, probabilities, path: Path, title: str = "Reliability") -> None:
+    """Observed share with pneumonia against the predicted probability, per calibration bin, with each
+    bin's film count: the diagram behind the expected calibration error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    edges = np.linspace(0, 1, metrics.CALIBRATION_BINS + 1)
+    which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, len(edges) - 2)
+    filled = [i for i in range(len(edges) - 1) if (which == i).any()]
+    predicted = [probabilities[which == i].mean() for i in filled]
+    observed = [labels[which == i].mean() for i in filled]
+    axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    axes.plot(predicted, observed, marker="o")
+    for x, y, i in zip(predicted, observed, filled, strict=True):
+        axes.annotate(str(int((which == i).sum())), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ece = metrics.expected_calibration_error(np.asarray(labels), np.asarray(probabilities))
+    axes.set(xlabel="predicted probability", ylabel="observed share with pneumonia", title=f"{title}\nECE {ece:.3f}")
+    axes.title.set_fontsize(9)
+    _save(figure, path)
 
 
 def _save(figure, path: Path) -> None:

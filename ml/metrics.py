@@ -58,6 +58,7 @@ def summary(labels: np.ndarray, probabilities: np.ndarray, threshold: float, rev
         result["flagged_for_review"] = {
             "sensitivity": flagged["sensitivity"],
             "share_of_images": float((probabilities >= review_from).mean()),
+            "share_of_normal_images": 1 - flagged["specificity"],
         }
     result["confidence_intervals_95"] = bootstrap_intervals(labels, probabilities, threshold)
     return result

@@ -19,7 +19,7 @@ from PIL import Image
 from ml import gate
 from ml.constants import ARTIFACTS_DIR, IMAGE_SIZE, MANIFEST_NAME
 from ml.errors import UnreadableImage
-from ml.preprocessing import decode, equalise, squash
+from ml.preprocessing import decode, squash, to_model_input
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class Predictor:
         self.bias = float(manifest["calibration"]["bias"])
         self.threshold = float(manifest["calibration"]["threshold"])
         self.review_from = float(manifest["calibration"]["review_band"][0])
+        # Which class activation map draws the heatmap: chosen by the deletion test at export.
+        self.heatmap_source = manifest.get("heatmap", {}).get("source", "cam")
         self.gate = gate.GateParameters.load(directory / manifest["gate"]["file"])
         self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
         self._runner = self._interpreter.get_signature_runner()
@@ -90,7 +92,7 @@ class Predictor:
         reason = gate.image_reason(decoded, self.gate, small)
         if reason:
             return Reading(self.version, reason=reason)
-        model_input = equalise(small)[np.newaxis, ..., np.newaxis]
+        model_input = to_model_input(small)[np.newaxis]  # the training path; squash of `small` is a no-op
         prepared = time.perf_counter()
         outputs = self.run_model(model_input)
         ran = time.perf_counter()
@@ -99,7 +101,7 @@ class Predictor:
             return Reading(self.version, reason=reason)
         return self.reading_from_logits(
             float(outputs["logit"][0, 0]),
-            outputs["cam"][0],
+            outputs[self.heatmap_source][0],
             {"preprocess": (prepared - started) * 1000, "model": (ran - prepared) * 1000},
         )
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from ml.constants import ARTIFACTS_DIR, MANIFEST_NAME
 
-SETS = (("validation", "Validation (745 images, 405 patients)"), ("harder_validation", "Perturbed validation (1,490)"))
+SETS = (
+    ("report", "Locked report split"),
+    ("proxy_report", "Shift proxy (report half)"),
+    ("report_perturbed", "Locked report split, perturbed copies"),
+    ("selection", "Selection split *(optimistic: chosen on)*"),
+    ("proxy_selection", "Shift proxy, selection half *(optimistic)*"),
+)
 
 
 def _interval(metrics: dict, key: str) -> str:
@@ -23,25 +29,47 @@ def metrics_table(manifest: dict) -> str:
     threshold = manifest["calibration"]["threshold"]
     low = manifest["calibration"]["review_band"][0]
     lines = [
-        f"| Set | AUC (95 % CI) | Accuracy | Sensitivity | Specificity | ECE | Flagged sensitivity (p ≥ {low:.2f}) |",
-        "|---|---|---|---|---|---|---|",
+        "| Set | Images (pneumonia / normal) | AUC (95 % CI) | Accuracy | Sensitivity | Specificity | ECE "
+        f"| Flagged (p ≥ {low:.2f}): sensitivity | share of films | share of normal films |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, name in SETS:
-        m = manifest["metrics"][key]
+        m = manifest["metrics"].get(key)
+        if not m:
+            continue
+        flagged = m["flagged_for_review"]
         lines.append(
-            f"| {name} | {_interval(m, 'auc')} | {_interval(m, 'accuracy')} | {_interval(m, 'sensitivity')} "
-            f"| {_interval(m, 'specificity')} | {m['ece']:.3f} | {m['flagged_for_review']['sensitivity']:.3f} |"
+            f"| {name} | {m['images']} ({m['pneumonia']} / {m['normal']}) | {_interval(m, 'auc')} "
+            f"| {_interval(m, 'accuracy')} | {_interval(m, 'sensitivity')} | {_interval(m, 'specificity')} "
+            f"| {m['ece']:.3f} | {flagged['sensitivity']:.3f} | {flagged['share_of_images']:.1%} "
+            f"| {flagged['share_of_normal_images']:.1%} |"
         )
     lines.append("")
     lines.append(
         f"Operating point: pneumonia at calibrated probability ≥ {threshold:.3f}; "
-        f"indeterminate (radiologist review) from {low:.3f}. At 0.5 instead: "
-        + "; ".join(
-            f"{name.split(' (')[0].lower()} accuracy {manifest['metrics'][key]['at_0.5']['accuracy']:.3f}"
-            for key, name in SETS
-        )
-        + "."
+        f"indeterminate (radiologist review) from {low:.3f}."
     )
+    return "\n".join(lines)
+
+
+def heatmap_table(manifest: dict) -> str:
+    heatmap = manifest["heatmap"]
+    lines = [
+        f"Heatmap drawn from `{heatmap['source']}`. Probability lost when the part of the image is greyed out "
+        "(pneumonia films):",
+        "",
+        "| Set | hottest 10 % | random 10 % | hottest 20 % | random 20 % | heat in outer tenth (flat map) "
+        "| peak in outer tenth |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    rows = [(f"Selection split, `{source}`", figures) for source, figures in heatmap["selection"].items()]
+    rows += [(name, heatmap["reported"][key]) for key, name in SETS[:2]]
+    for name, f in rows:
+        lines.append(
+            f"| {name} | {f['heatmap_0.10']:.3f} | {f['random_0.10']:.3f} | {f['heatmap_0.20']:.3f} "
+            f"| {f['random_0.20']:.3f} | {f['border_heat']:.1%} ({f['flat_map_border_heat']:.1%}) "
+            f"| {f['peak_in_border']:.1%} |"
+        )
     return "\n".join(lines)
 
 
@@ -54,9 +82,8 @@ def gate_table(manifest: dict) -> str:
     lines.append(f"| **all** | **{total['images']}** | **{total['rejected']:.1%}** |")
     lines.append("")
     lines.append(
-        f"Genuine X-rays refused: {gate['genuine_validation_xrays_rejected']:.2%} of "
-        f"{gate['genuine_validation_xrays']} validation images, "
-        f"{gate['perturbed_validation_xrays_rejected']:.2%} of their perturbed copies."
+        f"Genuine X-rays refused: {gate['genuine_report_xrays_refused']:.2%} of "
+        f"{gate['genuine_report_xrays']} report-split, shift-proxy and perturbed films."
     )
     return "\n".join(lines)
 
@@ -65,7 +92,7 @@ def training_line(manifest: dict) -> str:
     runs = manifest["training"]
     parts = [
         f"seed {run['seed']}: {run['epochs']} epochs, {run['training_seconds'] / 60:.0f} min "
-        f"({run['seconds_per_epoch']:.0f} s/epoch), best epoch {run['best_epoch']}"
+        f"({run['seconds_per_epoch']:.0f} s/epoch)"
         for run in runs
     ]
     return f"{len(runs)} run(s) on {manifest['machine']}: " + "; ".join(parts) + "."
@@ -78,11 +105,9 @@ def main(argv=None) -> None:
     path = args.model / MANIFEST_NAME if args.model.is_dir() else args.model
     manifest = json.loads(path.read_text())
     print(f"Model `{manifest['version']}`, exported {manifest['created']}.\n")
-    print(metrics_table(manifest))
-    print()
-    print(gate_table(manifest))
-    print()
-    print(training_line(manifest))
+    for section in (metrics_table, heatmap_table, gate_table, training_line):
+        print(section(manifest))
+        print()
 
 
 if __name__ == "__main__":

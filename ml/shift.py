@@ -1,6 +1,6 @@
-"""Acquisition-style perturbations of raw (pre-equalisation) grey images, used to build a harder
-validation set: the shipped model is chosen and its thresholds set on images that look like they came
-from other machines, not only on the easy split drawn from the training distribution.
+"""Acquisition-style perturbations of raw (pre-equalisation) grey images, used to build harder
+copies of the evaluation splits: films that look like they came from other machines. Each copy is a
+JPEG file's bytes, so it reaches the model through `preprocess`, the serving path.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from PIL import Image, ImageFilter
 from ml.constants import SEED
 
 
-def perturb(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One random acquisition change of a grey image in [0, 1] (same shape out)."""
+def perturb(grey: np.ndarray, rng: np.random.Generator) -> bytes:
+    """One random acquisition change of a grey image in [0, 1], as a JPEG of the same size."""
     size = grey.shape[0]
     image = Image.fromarray(np.rint(np.clip(grey, 0, 1) * 255).astype(np.uint8), mode="L")
     crop = rng.uniform(0.82, 1.0)
@@ -30,10 +30,10 @@ def perturb(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     values = np.clip(values + rng.normal(0, rng.uniform(0.0, 0.05), values.shape), 0, 1)
     buffer = io.BytesIO()
     Image.fromarray(np.rint(values * 255).astype(np.uint8)).save(buffer, "JPEG", quality=int(rng.integers(35, 90)))
-    return np.asarray(Image.open(buffer), dtype=np.float32) / 255.0
+    return buffer.getvalue()
 
 
-def harder_copies(greys: np.ndarray, copies: int = 2, seed: int = SEED) -> np.ndarray:
-    """`copies` perturbed versions of each image, in order image0 copy0, image0 copy1, ..."""
+def harder_copies(greys: np.ndarray, copies: int = 2, seed: int = SEED) -> list[bytes]:
+    """`copies` perturbed JPEGs of each image, in order image0 copy0, image0 copy1, ..."""
     rng = np.random.default_rng(seed)
-    return np.stack([perturb(grey, rng) for grey in greys for _ in range(copies)])
+    return [perturb(grey, rng) for grey in greys for _ in range(copies)]

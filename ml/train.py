@@ -1,9 +1,11 @@
 """Train the pneumonia CNN from scratch: `python -m ml.train [--epochs N] [--out DIR]`.
 
-Splits the shared training images by patient, trains with class weights and augmentation, keeps the
-checkpoint with the best AUC on the harder (perturbed) validation set, then builds the serving
-artefacts (calibration, thresholds, gate, LiteRT export, manifest) with ml.export from every
-model*.keras checkpoint in the output folder (several seeds make an ensemble).
+Reads the locked patient-grouped splits (artifacts/split.json, made on first use), trains on the
+training split with augmentation, mixup and an exponential moving average of the weights, and saves
+the averaged weights of the last step: no checkpoint is picked by a validation score, so the
+selection split stays free for calibration and thresholds and the report split for the figures.
+Then builds the serving artefacts with ml.export from every model*.keras checkpoint in the output
+folder (several seeds make an ensemble).
 """
 
 from __future__ import annotations
@@ -24,33 +26,27 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from ml import constants  # noqa: E402
 from ml.augment import make_augmenter  # noqa: E402
-from ml.data import describe_split, list_examples, load_squashed, split_by_patient  # noqa: E402
+from ml.data import describe, load_model_inputs, locked_splits  # noqa: E402
 from ml.model import build_model, training_view  # noqa: E402
-from ml.preprocessing import equalise  # noqa: E402
-from ml.shift import harder_copies  # noqa: E402
 
 log = logging.getLogger("ml.train")
 CACHE_DIR = constants.ML_DIR.parent / ".cache" / "ml"
+MONITORED_SPLITS = ("selection", "proxy_selection")
+MONITOR_EVERY = 3  # epochs; scoring is only logged, never used to pick weights
 
 
-def equalised_batch(greys: np.ndarray) -> np.ndarray:
-    """Model inputs for a stack of squashed grey images (uint8 or float in [0, 1])."""
-    scale = 255.0 if greys.dtype == np.uint8 else 1.0
-    return np.stack([equalise(grey / scale) for grey in greys])[..., np.newaxis]
+def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, recipe: dict):
+    augment = make_augmenter(seed, mixup_alpha=recipe["mixup_alpha"], erasing=recipe["erasing"])
 
+    def both_heads(batch_images, batch_labels):
+        batch_images, batch_labels = augment(batch_images, batch_labels)
+        return batch_images, (batch_labels, batch_labels)
 
-def class_weights(labels: np.ndarray) -> dict[int, float]:
-    counts = np.bincount(labels, minlength=2)
-    return {label: float(len(labels) / (2 * count)) for label, count in enumerate(counts)}
-
-
-def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
-    augment = make_augmenter(seed)
     return (
-        tf.data.Dataset.from_tensor_slices((images, labels.astype(np.float32)))
+        tf.data.Dataset.from_tensor_slices((images, labels.astype(np.float32)[:, np.newaxis]))
         .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
-        .map(augment, num_parallel_calls=1)
+        .map(both_heads, num_parallel_calls=1)
         .prefetch(2)
     )
 
@@ -65,108 +61,129 @@ def learning_rate_schedule(steps_per_epoch: int, epochs: int, peak: float):
     )
 
 
-class KeepBestByHardAUC(keras.callbacks.Callback):
-    """Score both validation sets each epoch and save the full model when the harder one improves."""
+class LogProgress(keras.callbacks.Callback):
+    """Log the loss every epoch and the monitored splits' AUC every few epochs (for the record only)."""
 
-    def __init__(self, full_model, validation, hard_validation, checkpoint_path: Path):
+    def __init__(self, monitored: dict[str, tuple[np.ndarray, np.ndarray]], every: int):
         super().__init__()
-        self.full_model = full_model
-        self.validation = validation
-        self.hard_validation = hard_validation
-        self.checkpoint_path = checkpoint_path
-        self.best = -1.0
-        self.best_epoch = -1
+        self.monitored = monitored
+        self.every = every
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = {
-            name: self._auc(*data) for name, data in (("val", self.validation), ("hard_val", self.hard_validation))
-        }
-        elapsed = time.monotonic() - self.started
+        scores = ""
+        if (epoch + 1) % self.every == 0:
+            scores = " ".join(f"{name}_auc {self.auc(*data):.4f}" for name, data in self.monitored.items())
         log.info(
-            "epoch %d loss %.4f val_auc %.4f hard_val_auc %.4f elapsed %.0fs",
+            "epoch %d loss %.4f %s elapsed %.0fs",
             epoch + 1,
             (logs or {}).get("loss", float("nan")),
-            scores["val"],
-            scores["hard_val"],
-            elapsed,
+            scores,
+            time.monotonic() - self.started,
         )
-        if scores["hard_val"] > self.best:
-            self.best, self.best_epoch = scores["hard_val"], epoch + 1
-            self.full_model.save(self.checkpoint_path)
-            log.info("saved checkpoint (hard_val_auc %.4f) to %s", self.best, self.checkpoint_path)
 
-    def _auc(self, images, labels) -> float:
-        logits = self.model.predict(images, batch_size=64, verbose=0).ravel()
-        return float(roc_auc_score(labels, logits))
+    def auc(self, images, labels) -> float:
+        return split_auc(self.model, images, labels)
 
 
-def prepare_data(data_dir: Path, limit: int | None):
-    examples = list_examples(data_dir)
-    train, validation = split_by_patient(examples)
+def split_auc(trainable: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
+    """AUC of the main logit of a training view; NaN when a (smoke-sized) split has one class."""
+    logits = trainable.predict(images, batch_size=64, verbose=0)[0].ravel()
+    return float(roc_auc_score(labels, logits)) if len(set(labels)) == 2 else float("nan")
+
+
+def renew_batch_statistics(model: keras.Model, images: np.ndarray, batch_size: int, batches: int = 60) -> None:
+    """Re-estimate batch-norm statistics for the averaged weights, which the running means never saw."""
+    rng = np.random.default_rng(0)
+    for _ in range(batches):
+        batch = images[rng.choice(len(images), batch_size, replace=False)]
+        model(batch, training=True)
+
+
+def prepare_data(data_dir: Path, limit: int | None, split_path: Path):
+    splits = locked_splits(data_dir, split_path)
     if limit:
-        train = _first_per_class(train, limit)
-        validation = _first_per_class(validation, max(4, limit // 2))
-    split = describe_split(train, validation)
-    log.info("split: %s", json.dumps(split))
-    train_grey = load_squashed(train, CACHE_DIR)
-    validation_grey = load_squashed(validation, CACHE_DIR)
-    hard_grey = harder_copies(validation_grey.astype(np.float32) / 255.0)
-    labels = {
-        "train": np.array([e.label for e in train]),
-        "validation": np.array([e.label for e in validation]),
-    }
-    labels["hard_validation"] = np.repeat(labels["validation"], len(hard_grey) // len(validation_grey))
-    images = {
-        "train": equalised_batch(train_grey),
-        "validation": equalised_batch(validation_grey),
-        "hard_validation": equalised_batch(hard_grey),
-    }
-    return images, labels, split
+        splits = {
+            name: _first_per_class(members, limit if name == "train" else max(4, limit // 2))
+            for name, members in splits.items()
+        }
+    wanted = ("train", *MONITORED_SPLITS)
+    images = {name: load_model_inputs(splits[name], CACHE_DIR) for name in wanted}
+    labels = {name: np.array([e.label for e in splits[name]]) for name in wanted}
+    return images, labels, describe(splits)
 
 
 def _first_per_class(examples, count):
     return [e for label in (0, 1) for e in [x for x in examples if x.label == label][:count]]
 
 
-def train(data_dir: Path, out_dir: Path, epochs: int, batch_size: int, limit: int | None, seed: int, name: str) -> dict:
+def recipe_from(args) -> dict:
+    return {
+        "mixup_alpha": args.mixup,
+        "erasing": args.erasing,
+        "ema_momentum": args.ema,
+        "fine_head_loss_weight": constants.FINE_HEAD_LOSS_WEIGHT,
+        "learning_rate": constants.LEARNING_RATE,
+        "weight_decay": constants.WEIGHT_DECAY,
+        "monitor_every": args.monitor_every,
+    }
+
+
+def train(
+    data_dir: Path,
+    out_dir: Path,
+    epochs: int,
+    batch_size: int,
+    limit: int | None,
+    seed: int,
+    name: str,
+    recipe: dict,
+    split_path: Path = constants.ARTIFACTS_DIR / constants.SPLIT_NAME,
+) -> dict:
     keras.utils.set_random_seed(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    images, labels, split = prepare_data(data_dir, limit)
+    images, labels, split = prepare_data(data_dir, limit, split_path)
+    log.info("split: %s", json.dumps(split))
     model = build_model()
     trainable = training_view(model)
     steps = len(images["train"]) // batch_size
     trainable.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate_schedule(steps, epochs, constants.LEARNING_RATE), weight_decay=constants.WEIGHT_DECAY
+            learning_rate_schedule(steps, epochs, recipe["learning_rate"]),
+            weight_decay=recipe["weight_decay"],
+            use_ema=bool(recipe["ema_momentum"]),
+            ema_momentum=recipe["ema_momentum"] or 0.99,
         ),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        loss=[keras.losses.BinaryCrossentropy(from_logits=True)] * 2,
+        loss_weights=[1.0, recipe["fine_head_loss_weight"]],
     )
-    checkpoint_path = out_dir / f"{name}.keras"
-    keeper = KeepBestByHardAUC(
-        model,
-        (images["validation"], labels["validation"]),
-        (images["hard_validation"], labels["hard_validation"]),
-        checkpoint_path,
-    )
+    monitored = {n: (images[n], labels[n]) for n in MONITORED_SPLITS}
     started = time.monotonic()
     trainable.fit(
-        training_dataset(images["train"], labels["train"], batch_size, seed),
+        training_dataset(images["train"], labels["train"], batch_size, seed, recipe),
         epochs=epochs,
-        class_weight=class_weights(labels["train"]),
-        callbacks=[keeper, keras.callbacks.CSVLogger(str(out_dir / f"{name}-history.csv"))],
+        callbacks=[
+            LogProgress(monitored, recipe["monitor_every"]),
+            keras.callbacks.CSVLogger(str(out_dir / f"{name}-history.csv")),
+        ],
         verbose=2,
     )
+    if recipe["ema_momentum"]:  # fit has swapped the averaged weights in
+        renew_batch_statistics(model, images["train"], batch_size)
     seconds = time.monotonic() - started
-    log.info("training took %.0f s (%.1f s/epoch); best epoch %d", seconds, seconds / epochs, keeper.best_epoch)
+    checkpoint_path = out_dir / f"{name}.keras"
+    model.save(checkpoint_path)
+    final = {n: split_auc(training_view(model), *monitored[n]) for n in MONITORED_SPLITS}
+    log.info("training took %.0f s (%.1f s/epoch); final %s", seconds, seconds / epochs, final)
     return {
         "split": split,
         "epochs": epochs,
-        "best_epoch": keeper.best_epoch,
         "training_seconds": round(seconds, 1),
         "seconds_per_epoch": round(seconds / epochs, 1),
         "batch_size": batch_size,
         "seed": seed,
+        "recipe": recipe,
+        "final_auc": final,
         "checkpoint": checkpoint_path.name,
     }
 
@@ -179,13 +196,33 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=constants.BATCH_SIZE)
     parser.add_argument("--limit", type=int, default=None, help="images per class (smoke runs)")
     parser.add_argument("--seed", type=int, default=constants.SEED)
+    parser.add_argument("--mixup", type=float, default=constants.MIXUP_ALPHA, help="mixup alpha; 0 turns it off")
+    parser.add_argument("--erasing", type=float, default=constants.ERASING_PROBABILITY, help="random erasing share")
+    parser.add_argument("--ema", type=float, default=constants.EMA_MOMENTUM, help="weight EMA momentum; 0: off")
+    parser.add_argument("--monitor-every", type=int, default=MONITOR_EVERY, help="epochs between logged AUCs")
     parser.add_argument("--log", type=Path, default=None, help="also write the log to this file")
+    parser.add_argument(
+        "--split",
+        type=Path,
+        default=constants.ARTIFACTS_DIR / constants.SPLIT_NAME,
+        help="the recorded splits (made there on first use)",
+    )
     parser.add_argument("--name", default="model", help="checkpoint NAME.keras; ensemble members are model*.keras")
     parser.add_argument("--skip-export", action="store_true", help="only train and save the checkpoint")
     args = parser.parse_args(argv)
     handlers = [logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else [])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", handlers=handlers)
-    run = train(args.data, args.out, args.epochs, args.batch_size, args.limit, args.seed, args.name)
+    run = train(
+        args.data,
+        args.out,
+        args.epochs,
+        args.batch_size,
+        args.limit,
+        args.seed,
+        args.name,
+        recipe_from(args),
+        args.split,
+    )
     (args.out / f"{args.name}-run.json").write_text(json.dumps(run, indent=2) + "\n")
     if not args.skip_export:
         from ml.export import build_artifacts

@@ -25,11 +25,14 @@ def test_a_logged_in_user_goes_straight_to_their_history(client, db):
     assert response["Location"] == reverse("scans:history")
 
 
-def test_the_model_page_shows_the_validation_figures_from_the_manifest(client, db, settings, tmp_path):
+def test_the_model_page_shows_the_locked_report_figures_and_not_the_optimistic_ones(
+    client, db, settings, tmp_path
+):
     manifest = {
         "version": "pneumonia-v9+feedbeef",
         "metrics": {
-            "validation": {
+            "selection": {"images": 553, "pneumonia": 419, "normal": 134, "auc": 0.9991},
+            "report": {
                 "images": 745,
                 "pneumonia": 551,
                 "normal": 194,
@@ -53,6 +56,8 @@ def test_the_model_page_shows_the_validation_figures_from_the_manifest(client, d
     assert "96.2% (95% interval 94.5% to 97.7%)" in page
     assert "0.987" in page
     assert "99.3%" in page
+    assert "locked away" in page
+    assert "553 images" not in page and "0.999" not in page
 
 
 def test_the_model_page_works_before_a_model_is_exported(client, db, settings, tmp_path):

@@ -53,3 +53,20 @@ def test_summary_reports_operating_point_and_intervals():
     assert report["flagged_for_review"]["sensitivity"] == 1.0
     low, high = report["confidence_intervals_95"]["auc"]
     assert low <= report["auc"] <= high
+
+
+def test_threshold_balances_sensitivity_and_specificity_whatever_the_share_of_pneumonia():
+    rng = np.random.default_rng(2)
+    sets = []
+    for pneumonia_share in (0.8, 0.4):
+        labels = (rng.random(4000) < pneumonia_share).astype(int)
+        sets.append((labels, np.clip(0.3 + 0.4 * labels + rng.normal(0, 0.15, 4000), 0, 1)))
+    threshold = calibration.best_balanced_threshold([s[0] for s in sets], [s[1] for s in sets])
+    assert threshold == pytest.approx(0.5, abs=0.03)  # halfway between the classes, not pulled by prevalence
+
+
+def test_threshold_never_sits_on_an_observed_probability():
+    labels = np.array([0, 0, 1, 1])
+    probabilities = np.array([0.1, 0.3, 0.6, 0.9])
+    threshold = calibration.best_balanced_threshold([labels], [probabilities])
+    assert threshold == pytest.approx(0.45)

@@ -25,7 +25,10 @@ def test_a_short_training_run_writes_every_artefact(smoke_artifacts):
     assert manifest["calibration"]["temperature"] > 0
     low, high = manifest["calibration"]["review_band"]
     assert 0 <= low <= high == manifest["calibration"]["threshold"] <= 1
-    assert set(manifest["metrics"]) == {"validation", "harder_validation"}
+    assert set(manifest["metrics"]) == {"report", "proxy_report", "report_perturbed", "selection", "proxy_selection"}
+    assert manifest["heatmap"]["source"] in ("cam", "cam_fine")
+    assert set(manifest["heatmap"]["reported"]) == {"report", "proxy_report"}
+    assert manifest["training"][0]["recipe"]["mixup_alpha"] > 0
 
 
 def test_the_exported_model_serves_readings_without_tensorflow_state(smoke_artifacts, xray_path):
@@ -47,7 +50,7 @@ def test_the_litert_model_matches_the_keras_checkpoint(smoke_artifacts):
     batch = np.random.default_rng(0).random((1, 224, 224, 1), dtype=np.float32)
     expected = keras.models.load_model(smoke_artifacts / "model.keras")(batch, training=False)
     served = Predictor.load(smoke_artifacts).run_model(batch)
-    for name in ("logit", "cam", "embedding"):
+    for name in ("logit", "cam", "cam_fine", "embedding"):
         np.testing.assert_allclose(served[name], np.asarray(expected[name]), atol=1e-3)
 
 
