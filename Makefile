@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
-# The folder settings.py keeps the SQLite database, the filesystem broker and uploads in.
+# The folder the settings keep the SQLite database, the filesystem broker and uploads in.
 VAR_DIR := $(or $(PORTAL_VAR_DIR),var)
 # Tests get their own folder, so a `make run` left open in another terminal never shares the
 # filesystem broker (its worker would take the tests' messages) or the uploads with them.

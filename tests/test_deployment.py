@@ -27,7 +27,7 @@ from ml.constants import MANIFEST_NAME, SERVING_MODEL_NAME
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "beat")
-# Read by boto3 (through django-storages), not by settings.py.
+# Read by boto3 (through django-storages), not by the settings modules.
 BOTO3_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
@@ -36,8 +36,8 @@ def compose() -> dict:
 
 
 def settings_variables() -> set[str]:
-    """Every environment variable portal/settings.py reads through django-environ."""
-    source = (REPO_DIR / "portal" / "settings.py").read_text()
+    """Every environment variable the settings modules (portal/settings/) read through django-environ."""
+    source = "\n".join(path.read_text() for path in sorted((REPO_DIR / "portal" / "settings").glob("*.py")))
     return set(re.findall(r"\benv\.\w+\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
 
 

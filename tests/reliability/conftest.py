@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from portal import settings as portal_settings
+from portal.settings import base as portal_settings
 from scans.models import Scan
 from tests.conftest import WorkerProcess, start_celery_worker, worker_environment
 from tests.factories import UserFactory

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from inference.services import FAILED_AFTER_ATTEMPTS, MAX_ATTEMPTS
-from portal import settings as portal_settings
+from portal.settings import base as portal_settings
 from scans.models import Scan
 from tests.reliability.conftest import (
     kill_pool_child,

@@ -1,7 +1,7 @@
-"""Settings for every environment, driven by environment variables (see the README's table).
+"""What every environment shares, driven by environment variables (see the README's table).
 
-DJANGO_ENV=production turns on the deployment hardening and refuses to start without secrets;
-anything else is a development set-up on embedded defaults: SQLite and a filesystem broker.
+local.py (development, the default), production.py (DJANGO_ENV=production) and test.py (pytest) add
+what differs; portal/settings/__init__.py picks local or production by DJANGO_ENV.
 """
 
 from pathlib import Path
@@ -10,26 +10,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
-PRODUCTION = DJANGO_ENV == "production"
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-if PRODUCTION:
-    if DEBUG:
-        raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (50+ random characters) in production.")
-    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS in production.")
-else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="development-only-key-never-used-in-production")
-    ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -98,9 +85,7 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, for the test database too: the Celery worker process in the integration
-    # tests must see the same rows. WAL and a busy timeout let web and worker write side by side.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # WAL and a busy timeout let web and worker write side by side.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -144,9 +129,13 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
-# Django 6.1's MAILERS (EMAIL_BACKEND and EMAIL_HOST & co. are deprecated). Production sends through the
-# SMTP server in EMAIL_URL; elsewhere email is printed unless EMAIL_URL names a server.
+# Django 6.1's MAILERS (EMAIL_BACKEND and EMAIL_HOST & co. are deprecated), made from EMAIL_URL by
+# mailers(); local.py prints email by default, production.py sends it through SMTP.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="screening@localhost")
+
+
+def mailers(default_url: str) -> dict:
+    return {"default": _mailer(env.str("EMAIL_URL", default=default_url))}
 
 
 def _mailer(url: str) -> dict:
@@ -165,8 +154,6 @@ def _mailer(url: str) -> dict:
     return {"BACKEND": parsed["EMAIL_BACKEND"]}
 
 
-MAILERS = {"default": _mailer(env.str("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://"))}
-
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 # English only: no translations ship and no LocaleMiddleware picks a language, so the translation
@@ -178,7 +165,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Uploaded X-rays and heatmaps are never given a public URL: views check access and stream them.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -203,11 +189,7 @@ else:
     }
 STORAGES = {
     "default": _private_storage,
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 # Uploads: limits shown on the upload page and enforced by scans.validation.
@@ -366,16 +348,6 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
-if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # health checks probe the container over plain HTTP
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Operations: workers stamp a heartbeat this often; the health page calls one stale after the second.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=15)
@@ -385,22 +357,22 @@ API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 # Prometheus scrapes /metrics with this bearer token (staff can read it logged in); empty: staff only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# JSON lines in production (one object per line, for a log shipper), readable text elsewhere; both
-# carry the scan and the Celery task a line is about.
-LOG_FORMAT = env.str("LOG_FORMAT", default="json" if DJANGO_ENV == "production" else "plain")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"context": {"()": "operations.log_context.ContextFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(scan_id)s %(task_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+
+def logging_config(log_format: str) -> dict:
+    """Both formats carry the scan and the Celery task a line is about (operations.log_context)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "operations.log_context.ContextFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(scan_id)s %(task_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
         },
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["context"]}},
+        "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        "loggers": {"django.db.backends": {"level": "WARNING"}},
+    }
