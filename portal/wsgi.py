@@ -6,9 +6,9 @@ from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_wsgi_application()
-# Import every view now, as each gunicorn worker boots, not during its first request: that request
-# took 0.8 s instead of 0.1 s, and under load the requests queued behind it set the page's p95.
+# Import every view now, as each gunicorn worker boots, not during its first request, which would
+# otherwise be slow, and under load the requests queued behind it would set the page's p95.
 get_resolver().url_patterns  # noqa: B018 (the attribute loads the URLconf)
 # What is loaded by now lives as long as the process: leave it out of the collector's full passes,
-# which otherwise walk it every few hundred requests and stall that request by ~100 ms.
+# which otherwise walk it every few hundred requests and stall the request that triggers them.
 gc.freeze()

@@ -233,8 +233,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
         # The folder is listed again this long after it was found empty, and a worker with prefetch 1
-        # finds it empty after every task: at 0.1 s that wait capped one worker at 10 scans/s. Listing
-        # it every 10 ms costs an idle worker about 1 % of a core.
+        # finds it empty after every task, so this wait caps a worker's scans per second; listing it
+        # this often costs an idle worker little.
         "polling_interval": 0.01,
     }
 else:
@@ -248,7 +248,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery closes the worker's database connection before and after every task unless told to reuse it
-# (celery/celery#4116): a new PostgreSQL connection per scan cost ~5 ms and a server process. Reused
+# (celery/celery#4116): a new PostgreSQL connection per scan costs time and a server process. Reused
 # for this many tasks; portal.celery applies CONN_MAX_AGE and the health check before each
 # task, as Django does before each request, so a restarted database costs no task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
