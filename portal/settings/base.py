@@ -14,6 +14,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+PRODUCTION = DJANGO_ENV == "production"  # for code that must refuse to run in a deployment (seed_demo)
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.usersessions",
+    "allauth.mfa",
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.mfa.RequireMfaForStaffMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -125,6 +128,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pneumonia screening] "
 # after which even the right password is refused until the window has passed. The counters live in the
 # cache (CACHE_URL), which every web process must share, and the address is the client's as the
 # TRUSTED_PROXY_COUNT proxies in front of the portal saw it, not whatever X-Forwarded-For a client sends.
+# Second factor (allauth.mfa): an authenticator app with recovery codes, or a security key / passkey.
+# Required for staff and radiologists on these paths (accounts.mfa); optional for patients.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Pneumonia screening"
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_REQUIRED_PATHS = ("/admin/", "/reviews/", "/staff/")
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
