@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.mfa import must_use_mfa
 from accounts.models import ApiToken
 from api.permissions import IsRadiologist
 from api.serializers import (
@@ -87,6 +88,9 @@ class ObtainToken(StrictRequests, APIView):
         credentials = CredentialsSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
+        if must_use_mfa(user):  # a password alone must not open what needs a second factor on the web
+            message = "Staff and radiologists make API tokens on the tokens page, after logging in with their second factor."
+            return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
         if user.api_tokens.count() >= ApiToken.MAX_PER_USER:
             message = f"You have {ApiToken.MAX_PER_USER} API tokens; revoke one on your account page first."
             return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)

@@ -287,3 +287,14 @@ def wait_for_scan():
         pytest.fail(f"scan {scan.pk} still {scan.status} after {timeout:.0f}s")
 
     return wait
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's admin user (behind `admin_client`), with the second factor staff must have."""
+    from tests.factories import with_second_factor
+
+    user = django_user_model._default_manager.create_superuser(
+        **{django_username_field: "admin@example.com"}, password="password"
+    )
+    return with_second_factor(user)

@@ -77,9 +77,51 @@ class UserFactory(DjangoModelFactory):
     password = factory.LazyFunction(password_hash)
 
 
+# The authenticator app every test staff member and radiologist has set up (accounts.mfa requires one).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def with_second_factor(user: User) -> User:
+    """Give the user an authenticator app, as they would set one up on the MFA page."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, TOTP_SECRET)
+    return user
+
+
+def current_totp_code() -> str:
+    """The code the authenticator app shows now."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // app_settings.TOTP_PERIOD))
+
+
 class RadiologistFactory(UserFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     email = factory.Sequence(lambda n: f"radiologist{n}@example.com")
     role = User.Role.RADIOLOGIST
+
+    @factory.post_generation
+    def second_factor(user, create, extracted, **kwargs):
+        if create and extracted is not False:  # RadiologistFactory(second_factor=False): none set up yet
+            with_second_factor(user)
+
+
+class StaffFactory(UserFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
+    is_staff = True
+
+    @factory.post_generation
+    def second_factor(user, create, extracted, **kwargs):
+        if create and extracted is not False:
+            with_second_factor(user)
 
 
 class ScanFactory(DjangoModelFactory):
@@ -101,8 +143,12 @@ class ScanFactory(DjangoModelFactory):
         dicom = factory.Trait(
             source_format="DICOM",
             dicom_file=factory.django.FileField(filename="scan.dcm", data=DICOM_STAND_IN),
-            dicom_summary={"kept": {"Modality": "DX", "ViewPosition": "PA"}, "removed": ["InstitutionName"],
-                           "replaced": ["PatientName"], "private_tags_removed": 0},
+            dicom_summary={
+                "kept": {"Modality": "DX", "ViewPosition": "PA"},
+                "removed": ["InstitutionName"],
+                "replaced": ["PatientName"],
+                "private_tags_removed": 0,
+            },
         )
 
 

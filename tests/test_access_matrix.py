@@ -17,12 +17,12 @@ from django.utils import timezone
 from accounts.models import ApiToken, User
 from exports.models import DataExport
 from reviews.worklist import worklist
-from tests.factories import (  # noqa: F401
+from tests.factories import (
     PredictionFactory,
     RadiologistFactory,
     ReviewFactory,
+    StaffFactory,  # noqa: F401
     UserFactory,
-    private_media,
 )
 
 ROLES = (
@@ -120,8 +120,8 @@ def build_world() -> dict:
         "patient_b": patient_b,
         "radiologist": radiologist,
         "other_radiologist": RadiologistFactory(),
-        "staff_without_permissions": UserFactory(is_staff=True),
-        "admin": UserFactory(is_staff=True, is_superuser=True, role=User.Role.ADMIN),
+        "staff_without_permissions": StaffFactory(),
+        "admin": StaffFactory(is_superuser=True, role=User.Role.ADMIN),
     }
     token_a, _ = ApiToken.issue(patient_a, "patient A's script")
     export_a = DataExport.objects.create(

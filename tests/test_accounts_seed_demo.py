@@ -1,6 +1,12 @@
 """seed_demo: demo accounts, and with --with-scans a worklist the demo radiologist can work end to end."""
 
+import time
+
 import pytest
+from allauth.mfa import app_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from allauth.mfa.utils import decrypt
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -12,20 +18,32 @@ from tests.factories import private_media  # noqa: F401
 PASSWORD = "a-long-demo-password-42"
 
 
+def log_in_with_second_factor(client, email: str) -> None:
+    """The password, then the authenticator app's code for the key seed_demo printed."""
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+    assert response["Location"] == reverse("mfa_authenticate")
+    secret = decrypt(Authenticator.objects.get(user__email=email, type=Authenticator.Type.TOTP).data["secret"])
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+    assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 302
+
+
 def test_it_creates_the_demo_accounts_who_can_log_in(client, db):
     call_command("seed_demo", password=PASSWORD)
 
     assert User.objects.get(email="radiologist@example.com").is_radiologist
     assert User.objects.get(email="admin@example.com").is_superuser
-    response = client.post(reverse("account_login"), {"login": "radiologist@example.com", "password": PASSWORD})
-    assert response.status_code == 302
+    response = client.post(reverse("account_login"), {"login": "patient@example.com", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    log_in_with_second_factor(client, "radiologist@example.com")
+    assert client.get(reverse("reviews:worklist")).status_code == 200
     assert not Scan.objects.exists()
 
 
 def test_with_scans_the_radiologist_works_the_worklist_end_to_end(client, db):
     call_command("seed_demo", password=PASSWORD, with_scans=True)
     call_command("seed_demo", password=PASSWORD, with_scans=True)  # twice: nothing duplicated
-    client.post(reverse("account_login"), {"login": "radiologist@example.com", "password": PASSWORD})
+    log_in_with_second_factor(client, "radiologist@example.com")
     suspected = Scan.objects.get(original_filename="demo-suspected.png")
 
     worklist = client.get(reverse("reviews:worklist")).content.decode()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import monitoring
-from tests.factories import ReviewFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import ReviewFactory, StaffFactory, UserFactory, private_media  # noqa: F401
 
 MONITORING_URL = reverse("staff:monitoring")
 MARCH, APRIL = datetime(2026, 3, 10, tzinfo=timezone.UTC), datetime(2026, 4, 10, tzinfo=timezone.UTC)
@@ -104,7 +104,7 @@ def test_the_page_costs_the_same_queries_for_8_reviews_or_30(admin_client, revie
 
 
 def test_staff_with_the_permission_to_read_reviews_may_see_it(client, db):
-    staff = UserFactory(is_staff=True)
+    staff = StaffFactory()
     staff.user_permissions.add(Permission.objects.get(codename="view_review"))
     client.force_login(staff)
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import PredictionFactory, ReviewFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import PredictionFactory, ReviewFactory, StaffFactory, UserFactory, private_media  # noqa: F401
 from tests.test_accounts_sessions import verified_user
 
 TOKEN_FIELD = "csrfmiddlewaretoken"
@@ -37,7 +37,7 @@ def world(db):
     """Every kind of page with a form: a patient's flagged and reviewed X-rays, a radiologist, an admin."""
     review = ReviewFactory()
     flagged = PredictionFactory(scan__owner=review.scan.owner).scan
-    admin = UserFactory(email="admin@example.com", is_staff=True, is_superuser=True, role="admin")
+    admin = StaffFactory(email="admin@example.com", is_superuser=True, role="admin")
     return {"patient": review.scan.owner, "radiologist": review.radiologist, "admin": admin,
             "reviewed": review.scan, "flagged": flagged}  # fmt: skip
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import path, reverse
 
 from portal.urls import urlpatterns as portal_urlpatterns
-from tests.factories import ReviewFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import ReviewFactory, StaffFactory, UserFactory, private_media  # noqa: F401
 from tests.test_accounts_sessions import log_in, verified_user
 from tests.test_deployment import production_environment, run_python
 
@@ -47,7 +47,7 @@ def assert_security_headers(response):
 def world(db):
     """A patient with a reviewed X-ray, the radiologist who reviewed it, and an admin."""
     review = ReviewFactory()
-    admin = UserFactory(email="admin@example.com", is_staff=True, is_superuser=True, role="admin")
+    admin = StaffFactory(email="admin@example.com", is_superuser=True, role="admin")
     return {"patient": review.scan.owner, "radiologist": review.radiologist, "admin": admin, "scan": review.scan}
 
 

@@ -8,12 +8,20 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts.mfa import must_use_mfa
 from audit.models import AuditEvent
 from inference.heatmaps import render_heatmap_png
 from ml.predictor import Predictor
 from ml.preprocessing import decode, encode_png
 from reviews.models import Review
-from tests.factories import PASSWORD, PredictionFactory, RadiologistFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import (  # noqa: F401
+    PASSWORD,
+    PredictionFactory,
+    RadiologistFactory,
+    UserFactory,
+    current_totp_code,
+    private_media,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PATIENT_NOTE = "The X-ray shows a pneumonia. Please see your doctor today."
@@ -30,6 +38,10 @@ def log_in(page, user):
     page.fill("input[name=login]", user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("main form button[type=submit]")
+    if must_use_mfa(user):  # the second step: the code from the authenticator app
+        page.wait_for_url("**/accounts/2fa/authenticate/")
+        page.fill("input[name=code]", current_totp_code())
+        page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 

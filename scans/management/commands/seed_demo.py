@@ -3,6 +3,8 @@
 import io
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFilter
 
+from accounts.mfa import must_use_mfa
 from accounts.models import User
 from scans.models import Prediction, Scan
 
@@ -50,9 +53,20 @@ class Command(BaseCommand):
             user.save()
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             self.stdout.write(f"{'created' if created else 'updated'} {role:<12} {email}")
+            if must_use_mfa(user):
+                self.give_second_factor(user)
         if with_scans:
             for reading in DEMO_READINGS:
                 self.seed_scan(*reading)
+
+    def give_second_factor(self, user) -> None:
+        """Staff and radiologists need one (accounts.mfa): an authenticator app's key, printed once."""
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            self.stdout.write(f"            {user.email} keeps the authenticator app it had")
+            return
+        secret = generate_totp_secret()
+        TOTP.activate(user, secret)
+        self.stdout.write(f"            {user.email} logs in with a code: add key {secret} to an authenticator app")
 
     def seed_scan(self, email, filename, probability, label, indeterminate):
         owner = User.objects.get(email=email)
