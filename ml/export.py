@@ -36,9 +36,9 @@ CACHE_DIR = constants.ML_DIR.parent / ".cache" / "ml"
 HEATMAP_SOURCES = ("cam", "cam_fine")
 SERVED_OUTPUTS = ("logit", "cam", "cam_fine", "embedding")
 TRAINING_COMMAND = (
-    "python -m ml.train --epochs 45 --skip-export --log .cache/train.log && "
-    "python -m ml.train --epochs 45 --name model-b --seed 2024 --skip-export --log .cache/train-b.log && "
-    "python -m ml.export"
+    "TF_NUM_INTRAOP_THREADS=1 python -m ml.train --epochs 45 --skip-export --log .cache/train.log & "
+    "TF_NUM_INTRAOP_THREADS=1 python -m ml.train --epochs 45 --name model-plain --mixup 0 --erasing 0 --ema 0 "
+    "--monitor-every 5 --skip-export --log .cache/train-plain.log; wait; python -m ml.export --figures docs/model"
 )
 TRAINING_DATA = (
     "Kermany et al. 2018 pediatric chest X-ray training split (5,216 anterior-posterior radiographs of "
