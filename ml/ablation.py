@@ -22,8 +22,6 @@ from ml.data import load_model_inputs, load_splits, load_squashed  # noqa: E402
 from ml.preprocessing import preprocess  # noqa: E402
 from ml.shift import harder_copies  # noqa: E402
 
-CACHE_DIR = constants.ML_DIR.parent / ".cache" / "ml"
-CHOSEN_ON = ("selection", "proxy_selection", "selection_perturbed")  # as in ml.export
 REPORTED = ("report", "proxy_report")
 
 
@@ -49,15 +47,12 @@ def member_logits(checkpoint: Path, inputs: dict[str, np.ndarray], tta: bool = F
 
 
 def judge(labels: dict[str, np.ndarray], logits: dict[str, np.ndarray]) -> dict:
-    """Calibrate and choose the operating points on CHOSEN_ON, then read the figures on every set."""
-    temperature, bias = calibration.fit_temperature(
-        np.concatenate([labels[n] for n in CHOSEN_ON]), np.concatenate([logits[n] for n in CHOSEN_ON])
-    )
+    """Calibrate and choose the operating points as ml.export does, then read the figures on every set."""
+    temperature, bias, points = calibration.fit(labels, logits)
     probabilities = {n: calibration.calibrated(v, temperature, bias) for n, v in logits.items()}
-    points = calibration.choose_operating_points([labels[n] for n in CHOSEN_ON], [probabilities[n] for n in CHOSEN_ON])
     return {
         name: metrics.summary(labels[name], probabilities[name], points["threshold"], points["review_band"][0])
-        for name in (*CHOSEN_ON, *REPORTED)
+        for name in (*calibration.FITTED_ON, *REPORTED)
     }
 
 
@@ -83,8 +78,8 @@ def main(argv=None) -> None:
     parser.add_argument("--split", type=Path, default=constants.ARTIFACTS_DIR / constants.SPLIT_NAME)
     args = parser.parse_args(argv)
     splits = load_splits(args.split, args.data)
-    names = (*CHOSEN_ON, *REPORTED)
-    inputs = {n: load_model_inputs(splits[n], CACHE_DIR) for n in names if n in splits}
+    names = (*calibration.FITTED_ON, *REPORTED)
+    inputs = {n: load_model_inputs(splits[n], constants.ML_CACHE_DIR) for n in names if n in splits}
     labels = {n: np.array([e.label for e in splits[n]]) for n in names if n in splits}
     copies = harder_copies(load_squashed(splits["selection"]))
     inputs["selection_perturbed"] = np.stack([preprocess(jpeg) for jpeg in copies])

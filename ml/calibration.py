@@ -70,6 +70,20 @@ def best_balanced_threshold(labels_sets: list[np.ndarray], probability_sets: lis
     return float(candidates[int(np.argmax(scores))])
 
 
+# The sets the calibration and the operating points are fitted on (ml.export and ml.ablation alike).
+FITTED_ON = ("selection", "proxy_selection", "selection_perturbed")
+
+
+def fit(labels: dict[str, np.ndarray], logits: dict[str, np.ndarray]) -> tuple[float, float, dict]:
+    """(temperature, bias, operating points) from the FITTED_ON sets: the temperature and bias on the
+    sets pooled, the threshold and review band on each set's calibrated probabilities."""
+    temperature, bias = fit_temperature(
+        np.concatenate([labels[n] for n in FITTED_ON]), np.concatenate([logits[n] for n in FITTED_ON])
+    )
+    probabilities = [calibrated(logits[n], temperature, bias) for n in FITTED_ON]
+    return temperature, bias, choose_operating_points([labels[n] for n in FITTED_ON], probabilities)
+
+
 def choose_operating_points(labels_sets: list[np.ndarray], probability_sets: list[np.ndarray]) -> dict:
     """Threshold by balanced accuracy over all sets; review band start from the strictest set."""
     threshold = best_balanced_threshold(labels_sets, probability_sets)

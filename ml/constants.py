@@ -27,6 +27,8 @@ SPLIT_FOLDS = 8
 PROXY_CLUSTERS = 8
 PROXY_FRACTION = 0.10
 SPLIT_NAME = "split.json"
+# Model inputs of the training images, cached between training, export and ablation runs.
+ML_CACHE_DIR = ML_DIR.parent / ".cache" / "ml"
 
 BATCH_SIZE = 32
 EPOCHS = 24

@@ -1,10 +1,11 @@
 """The Kermany training images: listing, patient ids, the locked patient-grouped splits and cached tensors.
 
-Four disjoint sets of patients, fixed by SEED and recorded in artifacts/split.json:
+Five disjoint sets of patients, fixed by SEED and recorded in artifacts/split.json:
 
-- shift proxy: whole acquisition clusters (films grouped by exposure, contrast, borders, sharpness)
-  held out of training, as a stand-in for films from another batch or machine; halved by patient
-  into `proxy_selection` (choices may use it) and `proxy_report` (reported only);
+- shift proxy: the most atypical acquisition clusters of each class (films grouped by exposure,
+  contrast, borders, sharpness) held out of training, as a stand-in for films from another batch or
+  machine; halved by patient into `proxy_selection` (choices may use it) and `proxy_report`
+  (reported only);
 - `report`: a locked patient-grouped split that no choice ever touches, the figures we publish;
 - `selection`: the split that calibration, thresholds and every model choice are made on;
 - `train`: everything else.
@@ -189,6 +190,19 @@ def locked_splits(data_dir: Path, path: Path) -> dict[str, list[Example]]:
     if recorded != sorted(str(e.path) for e in examples):
         raise ValueError(f"{path} records the splits of other files than {data_dir}; pass another split file")
     return splits
+
+
+def smoke_subset(splits: dict[str, list[Example]], per_class: int) -> dict[str, list[Example]]:
+    """The first `per_class` films of each class of the training split, and half as many (at least 4)
+    of every other split: the same code path as a full run, in minutes (--limit)."""
+
+    def first(examples, count):
+        return [e for label in (0, 1) for e in [x for x in examples if x.label == label][:count]]
+
+    return {
+        name: first(members, per_class if name == "train" else max(4, per_class // 2))
+        for name, members in splits.items()
+    }
 
 
 def load_model_inputs(examples: list[Example], cache_dir: Path | None = None) -> np.ndarray:

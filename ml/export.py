@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from ml import calibration, constants, faithfulness, gate, metrics  # noqa: E402
-from ml.data import describe, load_model_inputs, load_squashed, locked_splits  # noqa: E402
+from ml.data import describe, load_model_inputs, load_squashed, locked_splits, smoke_subset  # noqa: E402
 from ml.ood import constructed_set  # noqa: E402
 from ml.predictor import Predictor  # noqa: E402
 from ml.preprocessing import preprocess  # noqa: E402
@@ -32,7 +32,6 @@ from ml.shift import harder_copies  # noqa: E402
 log = logging.getLogger("ml.export")
 GATE_NAME = "gate.npz"
 MODEL_VERSION_PREFIX = "pneumonia-cnn-2"
-CACHE_DIR = constants.ML_DIR.parent / ".cache" / "ml"
 HEATMAP_SOURCES = ("cam", "cam_fine")
 SERVED_OUTPUTS = ("logit", "cam", "cam_fine", "embedding")
 TRAINING_COMMAND = (
@@ -223,17 +222,17 @@ def build_artifacts(
     out_dir = Path(out_dir)
     splits = locked_splits(data_dir, split_path)
     if limit:
-        splits = {
-            name: _first_per_class(members, limit if name == "train" else max(4, limit // 2))
-            for name, members in splits.items()
-        }
+        splits = smoke_subset(splits, limit)
     labels = {name: np.array([e.label for e in members]) for name, members in splits.items()}
     checkpoints = [Path(c) for c in checkpoints] if checkpoints else checkpoints_in(out_dir)
     serving_path = export_litert(checkpoints, out_dir)
     log.info("exported %s", serving_path)
     predictor = provisional_predictor(out_dir, serving_path)
 
-    inputs = {name: load_model_inputs(splits[name], CACHE_DIR) for name in ("train", "selection", "proxy_selection")}
+    inputs = {
+        name: load_model_inputs(splits[name], constants.ML_CACHE_DIR)
+        for name in ("train", "selection", "proxy_selection")
+    }
     perturbed = {name: harder_copies(load_squashed(splits[name])) for name in ("selection", "report")}
     inputs["selection_perturbed"] = np.stack([preprocess(jpeg) for jpeg in perturbed["selection"]])
     copies = len(perturbed["selection"]) // len(splits["selection"])
@@ -252,13 +251,8 @@ def build_artifacts(
     )
     fitted_gate.save(out_dir / GATE_NAME)
 
-    chosen_on = ("selection", "proxy_selection", "selection_perturbed")
-    logits = {name: outputs[name]["logit"].ravel() for name in chosen_on}
-    temperature, bias = calibration.fit_temperature(
-        np.concatenate([labels[n] for n in chosen_on]), np.concatenate([logits[n] for n in chosen_on])
-    )
-    probabilities = {n: calibration.calibrated(v, temperature, bias) for n, v in logits.items()}
-    points = calibration.choose_operating_points([labels[n] for n in chosen_on], [probabilities[n] for n in chosen_on])
+    logits = {name: outputs[name]["logit"].ravel() for name in calibration.FITTED_ON}
+    temperature, bias, points = calibration.fit(labels, logits)
     manifest = json.loads((out_dir / constants.MANIFEST_NAME).read_text())
     manifest["calibration"] = {
         "temperature": temperature,
@@ -266,7 +260,7 @@ def build_artifacts(
         **points,
         "threshold_rule": "best balanced accuracy averaged over the selection sets",
         "screening_sensitivity": constants.SCREENING_SENSITIVITY,
-        "fitted_on": list(chosen_on),
+        "fitted_on": list(calibration.FITTED_ON),
     }
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
     predictor = Predictor.load(out_dir)
@@ -277,7 +271,7 @@ def build_artifacts(
     )
     manifest["heatmap"] = {
         "source": source,
-        "chosen_on": "selection split, deletion test at 10 %",
+        "chosen_on": "selection split, deletion test at 10 % and 20 %",
         "selection": selection_faithfulness,
     }
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
@@ -299,7 +293,7 @@ def build_artifacts(
             **metrics.summary(kept_labels, kept_probabilities, points["threshold"], points["review_band"][0]),
         }
         curves[name] = (kept_labels, kept_probabilities)
-    report_inputs = {n: load_model_inputs(splits[n], CACHE_DIR) for n in ("report", "proxy_report")}
+    report_inputs = {n: load_model_inputs(splits[n], constants.ML_CACHE_DIR) for n in ("report", "proxy_report")}
     heatmap_report = {}
     for name, batch in report_inputs.items():
         sick = labels[name] == 1
@@ -351,10 +345,6 @@ def build_artifacts(
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("wrote %s", out_dir / constants.MANIFEST_NAME)
     return manifest
-
-
-def _first_per_class(examples, count):
-    return [e for label in (0, 1) for e in [x for x in examples if x.label == label][:count]]
 
 
 def main(argv=None):

@@ -1,8 +1,9 @@
 """Train the pneumonia CNN from scratch: `python -m ml.train [--epochs N] [--out DIR]`.
 
 Reads the locked patient-grouped splits (artifacts/split.json, made on first use), trains on the
-training split with augmentation, mixup and an exponential moving average of the weights, and saves
-the averaged weights of the last step: no checkpoint is picked by a validation score, so the
+training split with augmentation (random erasing, mixup and an exponential moving average of the
+weights by default, each switchable), and saves the weights of the last step (the averaged ones
+when averaging): no checkpoint is picked by a validation score, so the
 selection split stays free for calibration and thresholds and the report split for the figures.
 Then builds the serving artefacts with ml.export from every model*.keras checkpoint in the output
 folder (several seeds make an ensemble).
@@ -26,11 +27,10 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from ml import constants  # noqa: E402
 from ml.augment import make_augmenter  # noqa: E402
-from ml.data import describe, load_model_inputs, locked_splits  # noqa: E402
+from ml.data import describe, load_model_inputs, locked_splits, smoke_subset  # noqa: E402
 from ml.model import build_model, training_view  # noqa: E402
 
 log = logging.getLogger("ml.train")
-CACHE_DIR = constants.ML_DIR.parent / ".cache" / "ml"
 MONITORED_SPLITS = ("selection", "proxy_selection")
 MONITOR_EVERY = 3  # epochs; scoring is only logged, never used to pick weights
 
@@ -103,18 +103,11 @@ def renew_batch_statistics(model: keras.Model, images: np.ndarray, batch_size: i
 def prepare_data(data_dir: Path, limit: int | None, split_path: Path):
     splits = locked_splits(data_dir, split_path)
     if limit:
-        splits = {
-            name: _first_per_class(members, limit if name == "train" else max(4, limit // 2))
-            for name, members in splits.items()
-        }
+        splits = smoke_subset(splits, limit)
     wanted = ("train", *MONITORED_SPLITS)
-    images = {name: load_model_inputs(splits[name], CACHE_DIR) for name in wanted}
+    images = {name: load_model_inputs(splits[name], constants.ML_CACHE_DIR) for name in wanted}
     labels = {name: np.array([e.label for e in splits[name]]) for name in wanted}
     return images, labels, describe(splits)
-
-
-def _first_per_class(examples, count):
-    return [e for label in (0, 1) for e in [x for x in examples if x.label == label][:count]]
 
 
 def recipe_from(args) -> dict:
