@@ -9,12 +9,13 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import link, send_to_user
 from exports.archive import export_zip
 from exports.models import DataExport
-from portal.celery import app
+from portal.celery import app, transient_errors
 
 log = logging.getLogger(__name__)
 # Queued by name (exports/tasks.py registers it), so services and tasks do not import each other.
@@ -49,8 +50,16 @@ def build(export_id: int) -> str:
     export = take_for_worker(export_id)
     if export is None:
         return "skipped"
-    with export_zip(export.owner) as archive:
-        export.file.save("export.zip", File(archive), save=False)
+    try:
+        with export_zip(export.owner) as archive:
+            export.file.save("export.zip", File(archive), save=False)
+    except transient_errors():
+        raise  # the house task retries these
+    except Exception:
+        # Anything else would fail the same way on every retry: say so on the page, keep the traceback.
+        log.exception("data export %s could not be built", export.pk)
+        DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.FAILED)
+        return DataExport.Status.FAILED
     export.size_bytes = export.file.size
     export.status, export.ready_at = DataExport.Status.READY, timezone.now()
     export.save(update_fields=["file", "size_bytes", "status", "ready_at"])
@@ -59,7 +68,7 @@ def build(export_id: int) -> str:
             export.owner,
             "Your data export is ready",
             f"The copy of your data you asked for is ready to download for {settings.EXPORT_KEEP_DAYS} days: "
-            f"{link('/account/export/')}",
+            f"{link(reverse('exports:page'))}",
         )
     return DataExport.Status.READY
 

@@ -106,3 +106,19 @@ def test_a_lost_request_is_sent_again_by_the_tidy_task(patient, django_capture_o
         export = services.request_export(patient)  # its message never reached the broker
     DataExport.objects.filter(pk=export.pk).update(requested_at=timezone.now() - timedelta(hours=1))
     assert services.requeue_unfinished() == 1
+
+
+def test_an_export_that_cannot_be_stored_says_so_instead_of_staying_in_preparation(
+    client, patient, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the storage folder should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": blocked}},
+    }
+    export = request_and_build(patient, django_capture_on_commit_callbacks)
+    assert export.status == DataExport.Status.FAILED and not export.file
+    client.force_login(patient)
+    page = client.get(PAGE).content.decode()
+    assert "could not be prepared" in page and "hx-trigger" not in page
