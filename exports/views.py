@@ -41,6 +41,4 @@ def download(request, pk: int):
         raise Http404("This export has expired or is not ready.")
     record(request, Action.DOWNLOADED, request.user, detail="all their data (export)")
     filename = f"pneumonia-screening-data-{timezone.localtime(export.ready_at):%Y-%m-%d}.zip"
-    response = private_file(export.file, filename, ZIP)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return private_file(export.file, filename, ZIP, as_attachment=True)

@@ -5,6 +5,7 @@ what differs; portal/settings/__init__.py picks local or production by DJANGO_EN
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -175,27 +176,55 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# Uploaded X-rays and heatmaps are never given a public URL: views check access and stream them.
+# Uploaded X-rays and heatmaps are never given a public URL: views check access, then stream the file
+# (local storage) or redirect to a link the bucket accepts for PRIVATE_FILE_URL_SECONDS (S3).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-if AWS_STORAGE_BUCKET_NAME:
-    _private_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+PRIVATE_FILE_URL_SECONDS = env.int("PRIVATE_FILE_URL_SECONDS", default=60)
+if not 1 <= PRIVATE_FILE_URL_SECONDS <= 604_800:
+    raise ImproperlyConfigured("PRIVATE_FILE_URL_SECONDS must be 1 to 604800 (a week, S3's longest signed link).")
+
+
+def s3_storage(bucket: str, endpoint_url: str | None, public_endpoint_url: str | None, region: str | None) -> dict:
+    return {
+        "BACKEND": "portal.storage.PrivateS3Storage",
         "OPTIONS": {
-            "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "public_endpoint_url": public_endpoint_url,
+            "region_name": region,
+            # SigV4 everywhere: botocore would sign us-east-1 links with SigV2, which has no X-Amz-Expires.
+            "signature_version": "s3v4",
             "default_acl": "private",
             "querystring_auth": True,
-            "querystring_expire": 60,
+            "querystring_expire": PRIVATE_FILE_URL_SECONDS,
             "file_overwrite": False,
         },
     }
+
+
+def bucket_origin(bucket: str, endpoint_url: str | None) -> str:
+    """Where browsers fetch signed links from, for the CSP: the endpoint (boto3 then makes path-style
+    URLs), or AWS's virtual-hosted address of the bucket."""
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"https://{bucket}.s3.amazonaws.com"
+
+
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint_url = env.str("AWS_S3_ENDPOINT_URL", default=None)
+    # The address browsers reach the bucket at, when it differs from the portal's (docker-compose).
+    _public_endpoint_url = env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default=None)
+    _region = env.str("AWS_S3_REGION_NAME", default=None)
+    _private_storage = s3_storage(AWS_STORAGE_BUCKET_NAME, _endpoint_url, _public_endpoint_url, _region)
+    _file_origins = [bucket_origin(AWS_STORAGE_BUCKET_NAME, _public_endpoint_url or _endpoint_url)]
 else:
     _private_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": None, "file_permissions_mode": 0o640},
     }
+    _file_origins = []
 STORAGES = {
     "default": _private_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -351,7 +380,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *_file_origins],  # the bucket's, where images redirect to
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "form-action": [CSP.SELF],
