@@ -9,7 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reviews.models import Review
+from reviews.models import Review, ReviewCase
 from scans.models import Prediction, Scan
 from scans.validation import validate_upload
 
@@ -136,29 +136,36 @@ class ScanSerializer(serializers.ModelSerializer):
 class WorklistCaseSerializer(serializers.ModelSerializer):
     """A case waiting for a radiologist, with the figures the worklist sorts by."""
 
-    priority = serializers.FloatField(help_text="Higher first: the model's probability plus a point a day of waiting.")
-    waiting_since = serializers.DateTimeField()
-    ai_probability = serializers.FloatField(allow_null=True)
-    ai_label = serializers.ChoiceField(choices=Prediction.Label.choices, allow_null=True)
-    ai_indeterminate = serializers.BooleanField(allow_null=True)
+    id = serializers.IntegerField(
+        source="scan_id", help_text="The scan's id: the review is signed at worklist/{id}/review/."
+    )
+    priority = serializers.FloatField(
+        source="score", help_text="Higher first: the model's probability plus a point a day of waiting."
+    )
+    reason = serializers.ChoiceField(choices=ReviewCase.Reason.choices, help_text="Why the case needs a radiologist.")
+    ai_probability = serializers.FloatField(source="prediction.probability", allow_null=True, default=None)
+    ai_label = serializers.ChoiceField(
+        source="prediction.label", choices=Prediction.Label.choices, allow_null=True, default=None
+    )
+    ai_indeterminate = serializers.BooleanField(source="prediction.indeterminate", allow_null=True, default=None)
     review_requested = serializers.SerializerMethodField()
     claimed_by_me = serializers.SerializerMethodField()
     claimed_by_other = serializers.SerializerMethodField()
 
     class Meta:
-        model = Scan
+        model = ReviewCase
         fields = [
-            "id", "priority", "waiting_since", "ai_probability", "ai_label", "ai_indeterminate",
+            "id", "priority", "reason", "waiting_since", "ai_probability", "ai_label", "ai_indeterminate",
             "review_requested", "claimed_by_me", "claimed_by_other",
         ]  # fmt: skip
         read_only_fields = fields
 
-    def get_review_requested(self, case: Scan) -> bool:
-        return case.review_requested_at is not None
+    def get_review_requested(self, case: ReviewCase) -> bool:
+        return case.requested_at is not None
 
-    def get_claimed_by_me(self, case: Scan) -> bool:
-        return case.review_claim_holder() == self.context["request"].user
+    def get_claimed_by_me(self, case: ReviewCase) -> bool:
+        return case.claim_holder() == self.context["request"].user
 
-    def get_claimed_by_other(self, case: Scan) -> bool:
-        holder = case.review_claim_holder()
+    def get_claimed_by_other(self, case: ReviewCase) -> bool:
+        holder = case.claim_holder()
         return holder is not None and holder != self.context["request"].user

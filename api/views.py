@@ -29,7 +29,7 @@ from api.serializers import (
 )
 from audit.services import Action, record
 from reviews import services as reviews
-from reviews.worklist import worklist
+from reviews.worklist import REASONS, worklist
 from scans import quota
 from scans.access import get_scan_for
 from scans.downloads import DICOM, PDF, PNG, generated_file, private_file
@@ -47,7 +47,7 @@ UPLOAD_QUOTA = OpenApiResponse(
 )
 
 
-WORKLIST_REASONS = ("pneumonia", "indeterminate", "requested")
+WORKLIST_REASONS = tuple(REASONS)
 WORKLIST_CLAIMS = ("unclaimed", "mine", "others")
 
 
@@ -89,7 +89,9 @@ class ObtainToken(StrictRequests, APIView):
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
         if must_use_mfa(user):  # a password alone must not open what needs a second factor on the web
-            message = "Staff and radiologists make API tokens on the tokens page, after logging in with their second factor."
+            message = (
+                "Staff and radiologists make API tokens on the tokens page, after logging in with their second factor."
+            )
             return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
         if user.api_tokens.count() >= ApiToken.MAX_PER_USER:
             message = f"You have {ApiToken.MAX_PER_USER} API tokens; revoke one on your account page first."

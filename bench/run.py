@@ -8,7 +8,7 @@ for PostgreSQL and Redis, which should point at a scratch database and Redis DB)
 2. upload to result through gunicorn, the broker and one worker, with where the time goes;
 3. throughput on queued scans with 1 and 2 worker processes;
 4. RSS of a worker process after inference;
-5. history and worklist pages with 1,000 scans and 20 concurrent users (locust);
+5. history and worklist pages with 100,000 scans and 10,000 waiting cases, 20 concurrent users (locust);
 6. a 3000x2500 16-bit PNG and DICOM from upload to result;
 7. seconds per training epoch, as recorded in the model's manifest.
 
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -276,58 +277,80 @@ def bench_batching(repeats: int = 30) -> None:
 
 
 PAGES = ("history", "worklist")
-PAGE_SCANS = 1000
+PAGE_SCANS = 100_000  # in all, over PAGE_PATIENTS patients
+PAGE_PATIENTS = 100
+WAITING_EVERY = 10  # every tenth scan waits for a radiologist: 10,000 cases
+SEED_BATCH = 5_000
 
 
 def seed_pages(scans: int):
-    """One patient with `scans` finished scans, a tenth flagged for review; a radiologist to read them."""
+    """`scans` finished scans over PAGE_PATIENTS patients, every WAITING_EVERY-th flagged and waiting for
+    review (a case opened as the worker opens it, in bulk); a radiologist to read them. The history is
+    measured for the first patient, the worklist for the radiologist."""
+    from django.core.files.storage import default_storage
     from django.test import Client
     from django.utils import timezone
 
+    from reviews.models import ReviewCase, due_at
     from scans.models import Prediction, Scan
     from tests.factories import RadiologistFactory, grey_png
 
-    patient, _ = make_patient("pages")
+    patients = [make_patient(f"pages-{index}")[0] for index in range(PAGE_PATIENTS)]
     radiologist = RadiologistFactory(email=f"bench-radiologist-{os.getpid()}-{time.time_ns()}@example.com")
-    now = timezone.now()
-    from django.core.files.storage import default_storage
-
     png = grey_png()
     image_name = default_storage.save("bench/scan.png", io.BytesIO(png))
-    rows = [
-        Scan(
-            owner=patient, status=Scan.Status.DONE, image=image_name, original_filename=f"chest-{index}.jpeg",
-            source_format="JPEG", width=64, height=64, size_bytes=len(png), sha256="0" * 64,
-            queued_at=now, started_at=now, finished_at=now,
-            review_requested_at=now if index % 10 == 0 else None,
-        )
-        for index in range(scans)
-    ]  # fmt: skip
-    created = Scan.objects.bulk_create(rows)
-    Prediction.objects.bulk_create(
-        Prediction(
-            scan=scan, model_version="bench", probability=0.9 if index % 10 == 0 else 0.1,
-            label="pneumonia" if index % 10 == 0 else "normal", needs_review=index % 10 == 0,
-            indeterminate=False, inference_ms=10, queue_ms=10,
-        )
-        for index, scan in enumerate(created)
-    )  # fmt: skip
+    start = timezone.now() - timedelta(days=30)
+    for first in range(0, scans, SEED_BATCH):
+        numbers = range(first, min(first + SEED_BATCH, scans))
+        # Spread over a month, so waiting times (and the worklist's order) differ.
+        when = {number: start + timedelta(seconds=26 * number) for number in numbers}
+        created = Scan.objects.bulk_create(
+            Scan(
+                owner=patients[number % PAGE_PATIENTS], status=Scan.Status.DONE, image=image_name,
+                original_filename=f"chest-{number}.jpeg", source_format="JPEG", width=64, height=64,
+                size_bytes=len(png), sha256="0" * 64, created_at=when[number], queued_at=when[number],
+                started_at=when[number], finished_at=when[number],
+            )
+            for number in numbers
+        )  # fmt: skip
+        readings = Prediction.objects.bulk_create(
+            Prediction(
+                scan=scan, model_version="bench", probability=(number % 97) / 100 if _waits(number) else 0.05,
+                label="pneumonia" if _waits(number) else "normal", needs_review=_waits(number),
+                indeterminate=False, inference_ms=10, queue_ms=10, created_at=when[number],
+            )
+            for number, scan in zip(numbers, created, strict=True)
+        )  # fmt: skip
+        ReviewCase.objects.bulk_create(
+            ReviewCase(
+                scan=reading.scan, reason=ReviewCase.Reason.PNEUMONIA, prediction=reading,
+                waiting_since=when[number], due_at=due_at(when[number], reading.probability), opened_at=when[number],
+            )
+            for number, reading in zip(numbers, readings, strict=True)
+            if _waits(number)
+        )  # fmt: skip
     sessions = {}
-    for user in (patient, radiologist):
+    for user in (patients[0], radiologist):
         client = Client()
         client.force_login(user)
         sessions[user.role] = (user, client.cookies["sessionid"].value)
     return sessions
 
 
+def _waits(number: int) -> bool:
+    return number % WAITING_EVERY == 0
+
+
 def bench_pages(var: Path, server, sessions: dict, users: int, seconds: int, names=PAGES, label: str = "") -> None:
     """These pages under `users` page readers; the worklist figure names how many cases wait."""
     from reviews.worklist import worklist
+    from scans.models import Scan
 
     refresh_planner_statistics()
-    waiting = len(worklist(sessions["radiologist"][0]).cases)
+    waiting = worklist(sessions["radiologist"][0]).counts["total"]
+    own = Scan.objects.filter(owner=sessions["patient"][0]).count()
     pages = {
-        "history": ("/scans/", "patient", f"{PAGE_SCANS:,} of the patient's scans"),
+        "history": ("/scans/", "patient", f"{own:,} of the patient's {Scan.objects.count():,} scans"),
         "worklist": ("/reviews/", "radiologist", f"{waiting:,} cases waiting"),
     }
     for name in names:

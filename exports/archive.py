@@ -11,6 +11,7 @@ import json
 import tempfile
 import zipfile
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -91,7 +92,7 @@ def scan_record(scan: Scan, user) -> dict:
         "status": scan.status,
         "status_reason": scan.status_reason,
         "finished": _iso(scan.finished_at),
-        "review_requested": _iso(scan.review_requested_at),
+        "review_requested": _iso(_review_requested_at(scan)),
         "dicom_deidentification": scan.dicom_summary,
         "readings": [_reading_record(prediction) for prediction in _readings(scan, user)],
         "reviews": [_review_record(review) for review in scan.reviews.all()],
@@ -112,6 +113,13 @@ def _reading_record(prediction) -> dict:
         "needs_review": prediction.needs_review,
         "read": _iso(prediction.created_at),
     }
+
+
+def _review_requested_at(scan: Scan):
+    try:
+        return scan.review_case.requested_at
+    except ObjectDoesNotExist:  # never on the worklist
+        return None
 
 
 def _review_record(review) -> dict:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
 from operations.log_context import about_scan
+from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
 from scans.notifications import notify_result_ready
 
@@ -108,6 +109,7 @@ def predict_and_save(scan: Scan) -> str:
                 "queue_ms": queue_ms,
             },
         )
+        open_case_for_reading(scan, prediction)
         finish(scan, Scan.Status.DONE)
     return Scan.Status.DONE
 

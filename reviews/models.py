@@ -1,10 +1,121 @@
-"""A radiologist's reading of a scan (Review), which the patient sees beside the model's."""
+"""The review loop's records: a scan waiting for a radiologist (ReviewCase) and their signed reading
+of it (Review), which the patient sees beside the model's."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from scans.models import Prediction, Scan
+
+# A day of waiting raises a case as much as the model being certain of pneumonia, so a low-probability
+# case the patient asked about is not overtaken for ever by newer suspicious ones.
+HOURS_PER_PRIORITY_POINT = 24
+
+
+def due_at(waiting_since: datetime, probability: float | None) -> datetime:
+    """The moment a case counts as due: when it started waiting, brought forward a day for each point of
+    probability. Ordering by it is ordering by "probability + days waited", but as a stored column the
+    worklist reads off an index instead of computing every waiting case's score on each request."""
+    return waiting_since - timedelta(hours=(probability or 0.0) * HOURS_PER_PRIORITY_POINT)
+
+
+class ReviewCaseQuerySet(models.QuerySet):
+    def waiting(self):
+        """Cases a radiologist should read and none has signed; not while the scan is being read again."""
+        return self.filter(state=ReviewCase.State.WAITING).exclude(scan__status__in=Scan.UNFINISHED)
+
+    def claimed(self, now: datetime | None = None):
+        """Held by a live claim (one past its expiry is abandoned: anyone may take the case over)."""
+        return self.filter(claimed_by__isnull=False, claim_expires_at__gte=now or timezone.now())
+
+    def most_urgent_first(self):
+        return self.order_by("-priority", "due_at", "pk")
+
+
+class ReviewCase(models.Model):
+    """A scan on the radiologists' worklist: why it needs a human, how urgent it is and who holds it.
+
+    Written when a reading or a request puts the scan on the list (reviews.services.open_case), closed
+    when a radiologist signs the review. One per scan: a second reason for the same scan updates it.
+    """
+
+    class Reason(models.TextChoices):
+        # In order of strength: a reading's flag replaces a patient's request as the case's reason.
+        PNEUMONIA = "pneumonia", "Pneumonia suspected"
+        INDETERMINATE = "indeterminate", "Uncertain reading"
+        SITE_POLICY = "site_policy", "Every result is reviewed"
+        REQUESTED = "requested", "Asked for by the patient"
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting for a radiologist"
+        REVIEWED = "reviewed", "Reviewed"
+
+    class Priority(models.IntegerChoices):
+        ROUTINE = 0, "Routine"
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="review_case")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.ROUTINE, help_text="Higher tiers come first, whatever the wait."
+    )
+    prediction = models.ForeignKey(
+        Prediction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The latest reading when the case was opened or last updated.",
+    )
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="When the patient asked for a review.")
+    waiting_since = models.DateTimeField(help_text="Since the reading flagged it, or since the patient asked.")
+    due_at = models.DateTimeField(help_text="Waiting since, brought forward a day per point of probability.")
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_cases",
+        help_text="The radiologist reviewing the case now.",
+    )
+    claim_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this, another radiologist may take the case over."
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewCaseQuerySet.as_manager()
+
+    class Meta:
+        # The worklist's order, for waiting cases only: a page is read off the index, never sorted.
+        indexes = [
+            models.Index(
+                fields=["-priority", "due_at", "id"], name="waiting_cases_by_urgency", condition=Q(state="waiting")
+            )
+        ]
+
+    def __str__(self):
+        return f"Review case for scan {self.scan_id} ({self.get_state_display()})"
+
+    @property
+    def ai_probability(self) -> float | None:
+        return self.prediction.probability if self.prediction else None
+
+    @property
+    def score(self) -> float:
+        """Probability plus a point a day of waiting: what due_at orders by, as a number to show."""
+        return (timezone.now() - self.due_at).total_seconds() / 3600 / HOURS_PER_PRIORITY_POINT
+
+    def claim_holder(self, now: datetime | None = None):
+        """The radiologist holding a live claim on the case, or None."""
+        if self.claimed_by_id and self.claim_expires_at and self.claim_expires_at >= (now or timezone.now()):
+            return self.claimed_by
+        return None
 
 
 class Review(models.Model):

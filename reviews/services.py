@@ -1,83 +1,146 @@
-"""The review loop's state changes: claiming a case, giving it back, and signing the review.
+"""The review loop's state changes: putting a scan on the worklist, claiming a case, giving it back,
+and signing the review.
 
-Claims are conditional UPDATEs, so two radiologists racing for one case cannot both win: the
-database lets one UPDATE match the row, and the other finds it taken.
+Claims are conditional UPDATEs of the case's row, so two radiologists racing for one case cannot both
+win: the database lets one UPDATE match the row, and the other finds it taken.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from reviews.models import Review
+from reviews.models import Review, ReviewCase, due_at
 from reviews.notifications import notify_review_done
-from scans.models import Scan, review_claim_cutoff
+from scans.models import Prediction, Scan
 
 log = logging.getLogger(__name__)
+
+# Stronger reasons replace weaker ones as a case's reason (ReviewCase.Reason is listed in this order).
+REASON_STRENGTH = {reason: rank for rank, reason in enumerate(reversed(ReviewCase.Reason.values))}
 
 
 class ClaimNotHeld(Exception):
     """The radiologist does not hold the case (any longer), so may not sign its review."""
 
 
-def claim(scan_id: int, radiologist, now=None) -> bool:
+def reason_for_reading(prediction: Prediction) -> str | None:
+    """Why this reading needs a human, or None: flagged by the model, or every result where the site
+    holds results back until review."""
+    if prediction.indeterminate:
+        return ReviewCase.Reason.INDETERMINATE
+    if prediction.needs_review:
+        return ReviewCase.Reason.PNEUMONIA
+    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+        return ReviewCase.Reason.SITE_POLICY
+    return None
+
+
+def open_case_for_reading(scan: Scan, prediction: Prediction, now: datetime | None = None) -> ReviewCase | None:
+    """Put the scan on the worklist when its new reading needs a human; a waiting case takes the new
+    reading's figures. Once flagged, a human looks: a later reading that needs no review keeps the case."""
+    reason = reason_for_reading(prediction)
+    case = ReviewCase.objects.filter(scan=scan).first()
+    if reason is None and case is None:
+        return None
+    return _open(scan, reason or case.reason, prediction, now or timezone.now())
+
+
+def request_review(scan: Scan, now: datetime | None = None) -> bool:
+    """The patient asks for a radiologist's review; False when the scan is unfinished, already reviewed
+    or already asked for."""
+    if not scan.is_finished or scan.reviews.exists():
+        return False
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = ReviewCase.objects.select_for_update().filter(scan=scan).first()
+        if case is not None and case.requested_at is not None:
+            return False
+        case = _open(scan, ReviewCase.Reason.REQUESTED, scan.latest_prediction, now)
+        ReviewCase.objects.filter(pk=case.pk).update(requested_at=now)
+    return True
+
+
+def _open(scan: Scan, reason: str, prediction: Prediction | None, now: datetime) -> ReviewCase:
+    """Create the scan's case, or bring a waiting one up to date: the stronger reason, the latest reading,
+    and the wait counted from the first reason (a request on a flagged case does not reset its wait)."""
+    with transaction.atomic():
+        case, created = ReviewCase.objects.select_for_update().get_or_create(
+            scan=scan,
+            defaults={"reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now},
+        )
+        if case.state != ReviewCase.State.WAITING:
+            return case
+        if not created and REASON_STRENGTH[reason] > REASON_STRENGTH[case.reason]:
+            case.reason = reason
+        case.prediction = prediction or case.prediction
+        case.due_at = due_at(case.waiting_since, case.ai_probability)
+        case.save(update_fields=["reason", "prediction", "due_at"])
+    return case
+
+
+def claim(scan_id: int, radiologist, now: datetime | None = None) -> bool:
     """Take the case for this radiologist; False when someone else holds a live claim or it needs no review.
 
     Taking it again refreshes one's own claim. A patient's own X-ray is never theirs to review.
     """
     now = now or timezone.now()
-    free = (
-        Q(review_claimed_by__isnull=True)
-        | Q(review_claimed_by=radiologist)
-        | Q(review_claimed_at__lt=review_claim_cutoff(now))
-    )
-    # Conditions on the row's own columns (and EXISTS subqueries), no joins: Django issues a plain
-    # UPDATE ... WHERE, which PostgreSQL re-checks against the row a concurrent claim just wrote.
-    claimable = Scan.objects.awaiting_review().exclude(owner=radiologist).filter(free, pk=scan_id)
-    return bool(claimable.update(review_claimed_by=radiologist, review_claimed_at=now))
+    takeable = Q(claimed_by__isnull=True) | Q(claim_expires_at__lt=now) | Q(claimed_by=radiologist)
+    waiting = ReviewCase.objects.waiting().exclude(scan__owner=radiologist).filter(takeable, scan_id=scan_id)
+    # The scan's status and owner are joins, so Django writes UPDATE ... WHERE id IN (SELECT ...), and
+    # PostgreSQL re-checks only the row's own columns against a claim a concurrent UPDATE just wrote:
+    # the state and `takeable` are repeated there.
+    row = ReviewCase.objects.filter(takeable, state=ReviewCase.State.WAITING, pk__in=waiting.values("pk"))
+    return bool(row.update(claimed_by=radiologist, claim_expires_at=_claim_expiry(now)))
 
 
-def assign(scans, radiologist, now=None) -> int:
+def assign(scans, radiologist, now: datetime | None = None) -> int:
     """An admin hands waiting cases to a radiologist, taking them from whoever held them."""
     now = now or timezone.now()
-    waiting = Scan.objects.awaiting_review().exclude(owner=radiologist).filter(pk__in=[scan.pk for scan in scans])
-    return waiting.update(review_claimed_by=radiologist, review_claimed_at=now)
+    cases = ReviewCase.objects.waiting().exclude(scan__owner=radiologist).filter(scan__in=scans)
+    return ReviewCase.objects.filter(pk__in=list(cases.values_list("pk", flat=True))).update(
+        claimed_by=radiologist, claim_expires_at=_claim_expiry(now)
+    )
 
 
 def release(scan_id: int, radiologist) -> bool:
     """Give a case back to the worklist; only its holder can."""
-    held = Scan.objects.filter(pk=scan_id, review_claimed_by=radiologist)
-    return bool(held.update(review_claimed_by=None, review_claimed_at=None))
+    held = ReviewCase.objects.filter(scan_id=scan_id, claimed_by=radiologist)
+    return bool(held.update(claimed_by=None, claim_expires_at=None))
 
 
 def release_claims(scans) -> int:
     """An admin frees stuck cases, whoever held them."""
-    return Scan.objects.filter(pk__in=[scan.pk for scan in scans]).update(
-        review_claimed_by=None, review_claimed_at=None
-    )
+    held = ReviewCase.objects.filter(scan__in=scans, claimed_by__isnull=False)
+    return held.update(claimed_by=None, claim_expires_at=None)
 
 
-def release_abandoned_claims(now=None) -> int:
-    """Free every claim older than REVIEW_CLAIM_MINUTES (the worklist already treats them as free)."""
-    abandoned = Scan.objects.filter(review_claimed_at__lt=review_claim_cutoff(now))
-    count = abandoned.update(review_claimed_by=None, review_claimed_at=None)
+def release_abandoned_claims(now: datetime | None = None) -> int:
+    """Free every claim past its expiry (the worklist already treats them as free)."""
+    abandoned = ReviewCase.objects.filter(claim_expires_at__lt=now or timezone.now())
+    count = abandoned.update(claimed_by=None, claim_expires_at=None)
     if count:
         log.info("released %s abandoned review claims", count)
     return count
 
 
 def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = "", internal_note: str = "") -> Review:
-    """Sign the review of a case the radiologist holds, end the claim and tell the patient (after commit).
+    """Sign the review of a case the radiologist holds, close the case and tell the patient (after commit).
 
     A claim that lapsed but that nobody took over still counts: the radiologist was still working on it.
     """
     try:
         with transaction.atomic():
-            held = Scan.objects.filter(pk=scan.pk, review_claimed_by=radiologist)
-            if not held.update(review_claimed_by=None, review_claimed_at=None):
+            held = ReviewCase.objects.filter(scan=scan, claimed_by=radiologist, state=ReviewCase.State.WAITING)
+            closed = held.update(
+                state=ReviewCase.State.REVIEWED, claimed_by=None, claim_expires_at=None, closed_at=timezone.now()
+            )
+            if not closed:
                 raise ClaimNotHeld("Another radiologist has this case, or it is not claimed.")
             review = Review.objects.create(
                 scan=scan,
@@ -91,3 +154,7 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
     except IntegrityError as error:  # one review per scan: someone signed first
         raise ClaimNotHeld("This case has already been reviewed.") from error
     return review
+
+
+def _claim_expiry(now: datetime) -> datetime:
+    return now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)

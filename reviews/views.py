@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -17,6 +15,7 @@ from reviews import monitoring as figures
 from reviews import services
 from reviews.access import radiologist_required
 from reviews.forms import ReviewForm
+from reviews.models import ReviewCase
 from reviews.worklist import worklist as build_worklist
 from scans import model_card
 from scans.access import get_scan_for
@@ -58,7 +57,8 @@ def case(request, pk: int):
 
 def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     prediction = scan.latest_prediction
-    holder = scan.review_claim_holder()
+    case = review_case_of(scan)
+    holder = case.claim_holder() if case else None
     # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
     priors = (
         Scan.objects.visible_to(user)
@@ -68,6 +68,7 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     )
     return {
         "scan": scan,
+        "case": case,
         "prediction": prediction,
         "review_band": model_card.review_band(model_card.read_manifest(), prediction.model_version)
         if prediction
@@ -75,12 +76,17 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "review": scan.latest_review,
         "holder": holder,
         "held_by_me": holder is not None and holder.pk == user.pk,
-        "claim_expires_at": scan.review_claimed_at + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-        if holder
-        else None,
         "priors": priors,
         "form": form,
     }
+
+
+def review_case_of(scan: Scan) -> ReviewCase | None:
+    """The scan's case, waiting or reviewed (with_latest_prediction loaded it with the scan), or None."""
+    try:
+        return scan.review_case
+    except ReviewCase.DoesNotExist:
+        return None
 
 
 @radiologist_required
@@ -92,6 +98,21 @@ def claim(request, pk: int):
         return redirect("reviews:case", pk=scan.pk)
     messages.error(request, f"Case {scan.pk} is being reviewed by another radiologist, or no longer needs a review.")
     return redirect("reviews:worklist")
+
+
+@login_required
+@require_POST
+def request_review(request, pk: int):
+    """A patient asks for a radiologist to read their X-ray."""
+    scan = get_scan_for(request, pk, owner_only=True)
+    if services.request_review(scan):
+        record(request, Action.REQUESTED, scan)
+        messages.success(request, "You asked for a radiologist's review. We will let you know when it is done.")
+    elif not scan.is_finished:
+        messages.error(request, "You can ask for a review once the computer reading is finished.")
+    else:
+        messages.info(request, "A radiologist's review was already asked for or done.")
+    return redirect(scan)
 
 
 @radiologist_required

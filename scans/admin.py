@@ -1,14 +1,9 @@
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.db.models import Exists, OuterRef, Subquery
-from django.template.response import TemplateResponse
+from django.contrib import admin
+from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import User
 from audit.services import Action, record, record_many
-from reviews import services as reviews
-from reviews.models import Review
 from scans.models import Prediction, Scan
 
 
@@ -46,6 +41,9 @@ class ReadingFilter(admin.SimpleListFilter):
 
 
 class ReviewedFilter(admin.SimpleListFilter):
+    """The scan's place in the review loop, read from its review case (the reviews app's admin has the
+    cases themselves, with their claims and the actions on them)."""
+
     title = "radiologist review"
     parameter_name = "reviewed"
 
@@ -54,22 +52,22 @@ class ReviewedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(is_reviewed=True)
+            return queryset.filter(reviews__isnull=False)
         if self.value() == "waiting":
             return queryset.filter(pk__in=Scan.objects.awaiting_review().values("pk"))
         if self.value() == "claimed":
-            return queryset.filter(review_claimed_by__isnull=False)
+            return queryset.filter(review_case__claimed_by__isnull=False)
         return queryset
 
 
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "owner", "original_filename", "status", "reading", "reviewed", "review_claimed_by", "created_at",
+        "id", "owner", "original_filename", "status", "reading", "review", "created_at",
     ]  # fmt: skip
     list_filter = ["status", ReadingFilter, ReviewedFilter, "predictions__model_version", "created_at"]
     search_fields = ["=id", "owner__email", "original_filename", "sha256"]
-    list_select_related = ["owner", "review_claimed_by"]
+    list_select_related = ["owner"]
     date_hierarchy = "created_at"
     raw_id_fields = ["owner"]
     readonly_fields = [
@@ -86,14 +84,11 @@ class ScanAdmin(admin.ModelAdmin):
         "queued_at",
         "started_at",
         "finished_at",
-        "review_requested_at",
-        "review_claimed_by",
-        "review_claimed_at",
         "result_notified_at",
     ]
     exclude = ["image"]
     inlines = [PredictionInline]
-    actions = ["rerun_inference", "assign_to_radiologist", "release_review_claim"]
+    actions = ["rerun_inference"]
 
     def get_queryset(self, request):
         # The latest reading and the review state as columns: filters and the list need no query per row.
@@ -105,7 +100,7 @@ class ScanAdmin(admin.ModelAdmin):
                 latest_label=Subquery(latest.values("label")[:1]),
                 latest_probability=Subquery(latest.values("probability")[:1]),
                 latest_indeterminate=Subquery(latest.values("indeterminate")[:1]),
-                is_reviewed=Exists(Review.objects.filter(scan=OuterRef("pk"))),
+                review_state=F("review_case__state"),
             )
         )
 
@@ -133,9 +128,9 @@ class ScanAdmin(admin.ModelAdmin):
         label = "uncertain" if scan.latest_indeterminate else scan.latest_label
         return f"{scan.latest_probability:.0%} {label}"
 
-    @admin.display(description="reviewed", boolean=True, ordering="is_reviewed")
-    def reviewed(self, scan):
-        return scan.is_reviewed
+    @admin.display(description="radiologist review", ordering="review_state")
+    def review(self, scan):
+        return scan.review_state.capitalize() if scan.review_state else "\u2014"
 
     @admin.action(description="Re-run inference with the current model", permissions=["change"])
     def rerun_inference(self, request, queryset):
@@ -146,36 +141,6 @@ class ScanAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{len(finished)} scan(s) queued for the current model; unfinished ones were left alone."
         )
-
-    @admin.action(description="Assign to a radiologist\u2026", permissions=["change"])
-    def assign_to_radiologist(self, request, queryset):
-        radiologists = User.objects.filter(role=User.Role.RADIOLOGIST, is_active=True)
-        chosen = radiologists.filter(pk=request.POST.get("radiologist") or None).first()
-        if "apply" in request.POST and chosen is not None:
-            scans = list(queryset)
-            count = reviews.assign(scans, chosen)
-            record_many(request, Action.CLAIMED, scans, detail=f"assigned to {chosen.email}")
-            self.message_user(
-                request,
-                f"{count} waiting case(s) assigned to {chosen.email}; scans not waiting for review were left alone.",
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Assign to a radiologist",
-            "scans": queryset,
-            "radiologists": radiologists,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/scans/scan/assign_radiologist.html", context)
-
-    @admin.action(description="Release the review claim", permissions=["change"])
-    def release_review_claim(self, request, queryset):
-        claimed = list(queryset.filter(review_claimed_by__isnull=False))
-        count = reviews.release_claims(claimed)
-        record_many(request, Action.RELEASED, claimed, detail="released by an admin")
-        self.message_user(request, f"{count} claim(s) released; the cases are back on the worklist.", messages.SUCCESS)
 
 
 @admin.register(Prediction)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from datetime import timedelta
 
 import kombu.exceptions
-from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,12 +42,10 @@ def whole_percent(probability: float) -> int:
     return round(probability * 100)
 
 
-def review_claim_cutoff(now=None):
-    """Claims taken before this moment are abandoned: anyone may take the case over."""
-    return (now or timezone.now()) - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
-
-
 class ScanQuerySet(models.QuerySet):
+    # The review loop's records are reached by their relation names (review_case, reviews): the scans
+    # app does not import the reviews app, which builds on it.
+
     def visible_to(self, user):
         """Patients: their own. Radiologists: also cases waiting for review, cases they reviewed and,
         while they hold a case, that patient's other X-rays. Staff: what their permissions allow."""
@@ -58,30 +55,17 @@ class ScanQuerySet(models.QuerySet):
             return self
         visible = Q(owner=user)
         if user.is_radiologist:
-            Review = apps.get_model("reviews", "Review")
-            held = Scan.objects.filter(review_claimed_by=user, review_claimed_at__gte=review_claim_cutoff())
+            held = Scan.objects.filter(review_case__claimed_by=user, review_case__claim_expires_at__gte=timezone.now())
             visible |= (
                 Q(pk__in=Scan.objects.awaiting_review().values("pk"))
-                | Q(Exists(Review.objects.filter(scan=OuterRef("pk"), radiologist=user)))
+                | Q(pk__in=Scan.objects.filter(reviews__radiologist=user).values("pk"))
                 | Q(owner__in=held.values("owner"))
             )
         return self.filter(visible)
 
     def awaiting_review(self):
-        """Finished scans a radiologist should read and none has yet: flagged by the model (any of its
-        readings: once flagged, a human looks), asked for by the patient, or every result where the site
-        holds results back until review."""
-        Review = apps.get_model("reviews", "Review")
-        if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
-            needs_human = Q(status=Scan.Status.DONE) | Q(review_requested_at__isnull=False)
-        else:
-            flagged = Prediction.objects.filter(scan=OuterRef("pk"), needs_review=True)
-            needs_human = Q(Exists(flagged)) | Q(review_requested_at__isnull=False)
-        return (
-            self.filter(needs_human)
-            .exclude(status__in=Scan.UNFINISHED)
-            .exclude(Exists(Review.objects.filter(scan=OuterRef("pk"))))
-        )
+        """Finished scans on the worklist that no radiologist has reviewed yet (reviews.models.ReviewCase)."""
+        return self.filter(review_case__state="waiting").exclude(status__in=Scan.UNFINISHED)
 
     def latest_probabilities(self):
         """(uploaded at, probability of the newest reading) of each scan that has a reading, as plain
@@ -101,22 +85,17 @@ class ScanQuerySet(models.QuerySet):
         return visible
 
     def with_latest_prediction(self):
-        """With the owner, the claim holder and the readings and reviews, newest first, in three queries."""
-        Review = apps.get_model("reviews", "Review")
-        return self.select_related("owner", "review_claimed_by").prefetch_related(
-            models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at")),
-            models.Prefetch("reviews", queryset=Review.objects.select_related("radiologist").order_by("-created_at")),
+        """With the owner, the review case and its claim holder, and the readings and reviews (newest
+        first, as their models order them) with the reviewers, in four queries."""
+        return self.select_related("owner", "review_case__claimed_by").prefetch_related(
+            "predictions", "reviews__radiologist"
         )
 
     def with_readings(self):
         """With the readings and reviews, newest first, in two more queries and no joins: a patient's list
         of their own scans shows neither the owner nor who reviewed or holds them (with_latest_prediction's
         joins cost the history page 3.6 ms of 16)."""
-        Review = apps.get_model("reviews", "Review")
-        return self.prefetch_related(
-            models.Prefetch("predictions", queryset=Prediction.objects.order_by("-created_at")),
-            models.Prefetch("reviews", queryset=Review.objects.order_by("-created_at")),
-        )
+        return self.prefetch_related("predictions", "reviews")
 
 
 class Scan(models.Model):
@@ -147,26 +126,12 @@ class Scan(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started inference.")
     # The worker's hold on the scan while it reads it ("taken"); a radiologist's hold on a review is a
-    # claim. Two different things, two different names.
+    # claim, on the scan's ReviewCase. Two different things, two different names.
     worker_task_id = models.CharField(max_length=64, blank=True, help_text="Task id of the worker reading the scan.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    review_requested_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the patient asked for a radiologist's review."
-    )
-    review_claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="claimed_scans",
-        help_text="The radiologist reviewing the scan now.",
-    )
-    review_claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text="A claim older than REVIEW_CLAIM_MINUTES is abandoned."
-    )
     result_notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient was emailed that the result is ready (once only)."
     )
@@ -208,11 +173,14 @@ class Scan(models.Model):
             return reviews[0] if reviews else None
         return self.reviews.order_by("-created_at").first()
 
-    def review_claim_holder(self, now=None):
-        """The radiologist holding a live claim on the scan, or None."""
-        if self.review_claimed_at and self.review_claimed_at >= review_claim_cutoff(now):
-            return self.review_claimed_by
-        return None
+    @property
+    def open_review_case(self):
+        """The scan's case on the radiologists' worklist while it waits for one, or None."""
+        try:
+            case = self.review_case
+        except ObjectDoesNotExist:
+            return None
+        return case if case.state == "waiting" else None
 
     def ai_held_from(self, user) -> bool:
         """The site holds the model's reading back from this patient until a radiologist has reviewed it."""
@@ -226,16 +194,6 @@ class Scan(models.Model):
         if self.status != self.Status.DONE or self.ai_held_from(user):
             return None
         return self.latest_prediction
-
-    def request_review(self) -> bool:
-        """Ask for a radiologist's review; False when the scan is unfinished or already asked for."""
-        if not self.is_finished:
-            return False
-        now = timezone.now()
-        asked = Scan.objects.filter(pk=self.pk, review_requested_at__isnull=True).update(review_requested_at=now)
-        if asked:
-            self.review_requested_at = now
-        return bool(asked)
 
     def start_inference(self) -> None:
         """Queue the scan for the worker; the message is sent only once the transaction commits."""

@@ -14,5 +14,4 @@ urlpatterns = [
     path("<int:pk>/report/", views.report, name="report"),
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("<int:pk>/compare/", views.compare, name="compare"),
-    path("<int:pk>/request-review/", views.request_review, name="request_review"),
 ]

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit.services import Action, record
@@ -82,7 +82,7 @@ def detail(request, pk: int):
         "review": scan.latest_review,
         "ai_held": scan.status == Scan.Status.DONE and scan.ai_held_from(request.user),
         "previous": previous_scan(request.user, scan),
-        "awaiting_review": Scan.objects.awaiting_review().filter(pk=scan.pk).exists(),
+        "review_case": scan.open_review_case,
     }
     return render(request, "scans/detail.html", context)
 
@@ -96,20 +96,6 @@ def compare(request, pk: int):
         if shown is not None:
             record(request, Action.VIEWED, shown, detail="compared")
     return render(request, "scans/compare.html", {"scan": scan, "previous": previous})
-
-
-@login_required
-@require_POST
-def request_review(request, pk: int):
-    scan = get_scan_for(request, pk, owner_only=True)
-    if scan.latest_review is None and scan.request_review():
-        record(request, Action.REQUESTED, scan)
-        messages.success(request, "You asked for a radiologist's review. We will let you know when it is done.")
-    elif not scan.is_finished:
-        messages.error(request, "You can ask for a review once the computer reading is finished.")
-    else:
-        messages.info(request, "A radiologist's review was already asked for or done.")
-    return redirect(scan)
 
 
 def previous_scan(user, scan: Scan) -> Scan | None:

@@ -19,7 +19,8 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
-from reviews.models import Review
+from reviews.models import Review, ReviewCase
+from reviews.services import open_case_for_reading, request_review
 from scans.models import Prediction, Scan
 
 PASSWORD = "correct horse battery staple"
@@ -157,6 +158,7 @@ class PredictionFactory(DjangoModelFactory):
 
     class Meta:
         model = Prediction
+        skip_postgeneration_save = True
 
     scan = factory.SubFactory(ScanFactory, done=True)
     model_version = "pneumonia-test+0123456789ab"
@@ -174,12 +176,19 @@ class PredictionFactory(DjangoModelFactory):
             probability=0.31, label=Prediction.Label.NORMAL, needs_review=True, indeterminate=True
         )
 
+    @factory.post_generation
+    def review_case(prediction, create, extracted, **kwargs):
+        """As the worker does: a reading that needs a human puts its scan on the worklist."""
+        if create and extracted is not False:
+            open_case_for_reading(prediction.scan, prediction)
+
 
 class ReviewFactory(DjangoModelFactory):
     """A signed review of a flagged reading: the radiologist confirms pneumonia unless told otherwise."""
 
     class Meta:
         model = Review
+        skip_postgeneration_save = True
 
     prediction = factory.SubFactory(PredictionFactory)
     scan = factory.LazyAttribute(lambda review: review.prediction.scan)
@@ -187,3 +196,17 @@ class ReviewFactory(DjangoModelFactory):
     finding = Review.Finding.PNEUMONIA
     patient_note = "The X-ray shows a pneumonia in the right lower lobe."
     internal_note = "RLL consolidation."
+
+    @factory.post_generation
+    def close_case(review, create, extracted, **kwargs):
+        """As signing does: the scan's case, if it had one, leaves the worklist."""
+        if create:
+            ReviewCase.objects.filter(scan=review.scan).update(
+                state=ReviewCase.State.REVIEWED, claimed_by=None, claim_expires_at=None, closed_at=review.created_at
+            )
+
+
+def ask_for_review(scan: Scan, when=None) -> ReviewCase:
+    """The patient's request, as the page makes it; `when` backdates it."""
+    assert request_review(scan, now=when)
+    return ReviewCase.objects.get(scan=scan)

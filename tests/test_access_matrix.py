@@ -71,7 +71,7 @@ GET   scans:heatmap                      reviewed  302 200 404 200 404 404 200
 GET   scans:compare                      reviewed  302 200 404 200 404 404 200
 GET   scans:delete                       cleared   302 200 404 404 404 404 404
 POST  scans:delete                       flagged   302 302 404 404 404 404 404
-POST  scans:request_review               cleared   302 302 404 404 404 404 404
+POST  reviews:request                    cleared   302 302 404 404 404 404 404
 GET   reviews:worklist                   -         302 404 404 200 200 404 404
 GET   reviews:case                       cleared   302 404 404 404 404 404 404
 GET   reviews:case                       flagged   302 404 404 200 200 404 404
@@ -192,7 +192,7 @@ def test_the_worklist_lists_only_cases_waiting_for_review(client, world, role):
     assert reverse("reviews:case", args=[world["scans"]["flagged"].pk]) in page
     assert reverse("reviews:case", args=[world["scans"]["cleared"].pk]) not in page
     assert reverse("reviews:case", args=[world["scans"]["reviewed"].pk]) not in page
-    assert [case.pk for case in worklist(world["users"][role]).cases] == [world["scans"]["flagged"].pk]
+    assert [case.scan_id for case in worklist(world["users"][role]).cases] == [world["scans"]["flagged"].pk]
 
 
 def test_compare_never_pairs_an_xray_the_user_may_not_see(client, world):

@@ -2,16 +2,17 @@
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from audit.models import AuditEvent
-from reviews.models import Review
+from reviews import services
+from reviews.models import Review, ReviewCase
 from tests.api_helpers import fresh_throttles, token_client  # noqa: F401
 from tests.factories import (  # noqa: F401
     PredictionFactory,
     RadiologistFactory,
     ReviewFactory,
     UserFactory,
+    ask_for_review,
     private_media,
 )
 
@@ -46,7 +47,8 @@ def test_the_worklist_lists_waiting_cases_most_urgent_first(radiologist):
 
 
 def test_the_worklist_filters_like_the_web_page(radiologist, flagged):
-    requested = PredictionFactory(normal=True, scan__review_requested_at=timezone.now()).scan
+    requested = PredictionFactory(normal=True).scan
+    ask_for_review(requested)
 
     body = token_client(radiologist).get(WORKLIST_URL, {"reason": "requested"}).json()
 
@@ -78,8 +80,8 @@ def test_posting_a_review_claims_signs_and_shows_it_to_the_patient(radiologist, 
     review = Review.objects.get(scan=flagged)
     assert review.radiologist == radiologist and review.internal_note == "Artefact at the left base."
     assert review.prediction == flagged.latest_prediction
-    flagged.refresh_from_db()
-    assert flagged.review_claimed_by is None  # the claim ends with the signed review
+    case = ReviewCase.objects.get(scan=flagged)
+    assert (case.state, case.claimed_by) == ("reviewed", None)  # the claim ends with the signed review
     patient_view = token_client(flagged.owner).get(reverse("api:scan", args=[flagged.pk])).json()
     assert patient_view["review"]["patient_note"] == "The lungs are clear."
     assert set(AuditEvent.objects.filter(actor=radiologist).values_list("action", flat=True)) == {"claimed", "reviewed"}
@@ -87,8 +89,7 @@ def test_posting_a_review_claims_signs_and_shows_it_to_the_patient(radiologist, 
 
 def test_a_case_another_radiologist_holds_cannot_be_reviewed(radiologist, flagged):
     other = RadiologistFactory()
-    flagged.review_claimed_by, flagged.review_claimed_at = other, timezone.now()
-    flagged.save()
+    services.claim(flagged.pk, other)
 
     response = token_client(radiologist).post(review_url(flagged), {"finding": "pneumonia"})
 

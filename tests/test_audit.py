@@ -98,7 +98,7 @@ def test_claiming_and_signing_a_review_are_recorded(client, scan):
 def test_asking_for_a_review_is_recorded(client, scan):
     client.force_login(scan.owner)
 
-    client.post(reverse("scans:request_review", args=[scan.pk]))
+    client.post(reverse("reviews:request", args=[scan.pk]))
 
     assert only_event(action="requested").scan_id == scan.pk
 

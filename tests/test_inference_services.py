@@ -9,6 +9,7 @@ from django.utils import timezone
 from inference import services
 from inference.heatmaps import colourise, render_heatmap_png
 from ml.preprocessing import decode, encode_png
+from reviews.models import ReviewCase
 from scans.models import Prediction, Scan
 from scans.notifications import EMAIL_RESULT_READY_TASK
 from tests.factories import ScanFactory, private_media  # noqa: F401  (autouse fixture)
@@ -170,3 +171,23 @@ def test_the_web_queues_inference_under_the_name_the_worker_registers():
 
     app.loader.import_default_modules()  # what a worker imports at start
     assert app.tasks[RUN_INFERENCE_TASK].name == RUN_INFERENCE_TASK
+
+
+def test_the_worker_puts_a_reading_that_needs_a_human_on_the_worklist_and_no_other(xray_scan):
+    services.process_scan(xray_scan.pk, task_id="task-1")
+
+    prediction = xray_scan.predictions.get()
+    case = ReviewCase.objects.filter(scan=xray_scan).first()
+    assert (case is not None) == prediction.needs_review
+    if case is not None:
+        assert (case.state, case.prediction) == (ReviewCase.State.WAITING, prediction)
+
+
+def test_where_every_result_is_reviewed_the_worker_puts_each_reading_on_the_worklist(xray_scan, settings):
+    settings.HOLD_AI_RESULTS_UNTIL_REVIEW = True
+
+    services.process_scan(xray_scan.pk, task_id="task-1")
+
+    case = ReviewCase.objects.get(scan=xray_scan)
+    assert case.state == ReviewCase.State.WAITING
+    assert case.prediction == xray_scan.predictions.get()

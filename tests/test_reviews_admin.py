@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import User
 from audit.models import AuditEvent
 from reviews import services
-from reviews.models import Review
+from reviews.models import Review, ReviewCase
 from scans.models import Scan
 from tests.factories import (  # noqa: F401
     PredictionFactory,
@@ -19,6 +19,7 @@ from tests.factories import (  # noqa: F401
 )
 
 SCANS = reverse("admin:scans_scan_changelist")
+CASES = reverse("admin:reviews_reviewcase_changelist")
 USERS = reverse("admin:accounts_user_changelist")
 
 
@@ -122,40 +123,61 @@ class TestScanActions:
         assert processing.status == Scan.Status.PROCESSING
         assert AuditEvent.objects.get(action="changed").scan_id == finished.pk
 
+
+class TestReviewCaseActions:
+    def test_the_case_list_shows_why_each_case_waits_and_who_holds_it(self, admin_client):
+        case = PredictionFactory(uncertain=True).scan.review_case
+        radiologist = RadiologistFactory()
+        services.claim(case.scan_id, radiologist)
+
+        page = admin_client.get(CASES).content.decode()
+
+        assert "Uncertain reading" in page and radiologist.email in page
+
     def test_assign_asks_which_radiologist_first(self, admin_client):
-        case = PredictionFactory().scan
+        case = PredictionFactory().scan.review_case
         radiologist = RadiologistFactory()
 
-        page = run_action(admin_client, SCANS, "assign_to_radiologist", [case]).content.decode()
+        page = run_action(admin_client, CASES, "assign_to_radiologist", [case]).content.decode()
 
         assert radiologist.email in page
         case.refresh_from_db()
-        assert case.review_claimed_by is None
+        assert case.claimed_by is None
 
-    def test_assign_gives_the_waiting_case_to_the_chosen_radiologist(self, admin_client):
-        case = PredictionFactory().scan
-        cleared = PredictionFactory(normal=True).scan
+    def test_assign_gives_waiting_cases_to_the_chosen_radiologist_and_leaves_reviewed_ones(self, admin_client):
+        case = PredictionFactory().scan.review_case
+        reviewed = ReviewFactory().scan.review_case
         radiologist = RadiologistFactory()
-        services.claim(case.pk, RadiologistFactory())
+        services.claim(case.scan_id, RadiologistFactory())
 
         run_action(
-            admin_client, SCANS, "assign_to_radiologist", [case, cleared], radiologist=radiologist.pk, apply="Assign"
+            admin_client, CASES, "assign_to_radiologist", [case, reviewed], radiologist=radiologist.pk, apply="Assign"
         )
 
         case.refresh_from_db()
-        cleared.refresh_from_db()
-        assert case.review_claimed_by == radiologist
-        assert cleared.review_claimed_by is None
+        reviewed.refresh_from_db()
+        assert case.claimed_by == radiologist
+        assert reviewed.claimed_by is None
+        assert AuditEvent.objects.filter(action="claimed", scan_id=case.scan_id).exists()
 
     def test_release_frees_a_stuck_claim(self, admin_client):
-        case = PredictionFactory().scan
-        services.claim(case.pk, RadiologistFactory())
+        case = PredictionFactory().scan.review_case
+        services.claim(case.scan_id, RadiologistFactory())
 
-        run_action(admin_client, SCANS, "release_review_claim", [case])
+        run_action(admin_client, CASES, "release_claim", [case])
 
         case.refresh_from_db()
-        assert case.review_claimed_by is None
-        assert AuditEvent.objects.get(action="released").scan_id == case.pk
+        assert case.claimed_by is None
+        assert AuditEvent.objects.get(action="released").scan_id == case.scan_id
+
+    def test_cases_cannot_be_added_or_deleted_by_hand(self, admin_client):
+        case = PredictionFactory().scan.review_case
+
+        add = admin_client.get(reverse("admin:reviews_reviewcase_add"))
+        delete = admin_client.post(reverse("admin:reviews_reviewcase_delete", args=[case.pk]), {"post": "yes"})
+
+        assert (add.status_code, delete.status_code) == (403, 403)
+        assert ReviewCase.objects.filter(pk=case.pk).exists()
 
 
 class TestReadOnlyReviews:
@@ -186,7 +208,13 @@ class TestReadOnlyReviews:
 
 
 @pytest.mark.parametrize(
-    "url_name", ["admin:scans_scan_changelist", "admin:audit_auditevent_changelist", "admin:reviews_review_changelist"]
+    "url_name",
+    [
+        "admin:scans_scan_changelist",
+        "admin:audit_auditevent_changelist",
+        "admin:reviews_review_changelist",
+        "admin:reviews_reviewcase_changelist",
+    ],
 )
 def test_a_search_for_words_where_ids_are_searched_too_still_works(admin_client, url_name):
     PredictionFactory()

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviews import services
-from reviews.models import Review
+from reviews.models import Review, ReviewCase
 from scans.models import Scan
 from tests.factories import PredictionFactory, RadiologistFactory, ReviewFactory, private_media  # noqa: F401
 
@@ -115,8 +115,8 @@ def test_signing_saves_the_review_ends_the_claim_and_derives_agreement(client, r
     assert (review.radiologist, review.finding, review.internal_note) == (radiologist, "no_pneumonia", "RLL")
     assert review.prediction == case.latest_prediction
     assert review.agrees_with_ai is False  # the model said pneumonia; the posted "agrees" field is ignored
-    case.refresh_from_db()
-    assert case.review_claimed_by is None
+    review_case = ReviewCase.objects.get(scan=case)
+    assert (review_case.state, review_case.claimed_by) == ("reviewed", None)
     assert case.pk not in Scan.objects.awaiting_review().values_list("pk", flat=True)
 
 
@@ -182,7 +182,10 @@ def test_a_decision_without_a_finding_shows_the_form_again(client, radiologist, 
 def test_a_case_cannot_be_reviewed_twice(db, case, radiologist):
     services.claim(case.pk, radiologist)
     services.submit_review(case, radiologist, finding=Review.Finding.PNEUMONIA)
-    Scan.objects.filter(pk=case.pk).update(review_claimed_by=radiologist, review_claimed_at=timezone.now())
+    # As if a second signature raced the first: the case still looks waiting and held.
+    ReviewCase.objects.filter(scan=case).update(
+        state="waiting", claimed_by=radiologist, claim_expires_at=timezone.now() + timedelta(minutes=5)
+    )
 
     with pytest.raises(services.ClaimNotHeld):
         services.submit_review(case, radiologist, finding=Review.Finding.NO_PNEUMONIA)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.celery import app as celery_app
 from reviews import services
-from scans.models import Scan
+from reviews.models import ReviewCase
 from tests.factories import PredictionFactory, RadiologistFactory, ReviewFactory, ScanFactory, private_media  # noqa: F401
 
 
@@ -19,7 +19,7 @@ def case(db):
 
 
 def holder_of(scan) -> int | None:
-    return Scan.objects.values_list("review_claimed_by", flat=True).get(pk=scan.pk)
+    return ReviewCase.objects.filter(scan=scan).values_list("claimed_by", flat=True).first()
 
 
 def test_a_radiologist_claims_a_waiting_case(case):
@@ -40,15 +40,15 @@ def test_a_second_radiologist_cannot_claim_a_held_case(case):
     assert holder_of(case) == first.pk
 
 
-def test_claiming_again_refreshes_ones_own_claim(case):
+def test_claiming_again_refreshes_ones_own_claim(case, settings):
     radiologist = RadiologistFactory()
     earlier = timezone.now() - timedelta(minutes=20)
     services.claim(case.pk, radiologist, now=earlier)
 
     assert services.claim(case.pk, radiologist)
 
-    case.refresh_from_db()
-    assert case.review_claimed_at > earlier
+    expires = ReviewCase.objects.get(scan=case).claim_expires_at
+    assert expires > earlier + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
 
 
 def test_an_abandoned_claim_can_be_taken_over(case, settings):

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from reviews.models import ReviewCase
 from reviews.worklist import worklist
 from scans.models import Scan
 from tests.factories import (  # noqa: F401
@@ -30,7 +31,7 @@ def test_a_finished_scan_offers_to_ask_for_a_review(client, db):
     page = detail_page(client, scan)
 
     assert ASK in page
-    assert reverse("scans:request_review", args=[scan.pk]) in page
+    assert reverse("reviews:request", args=[scan.pk]) in page
 
 
 def test_a_flagged_scan_says_it_is_on_the_worklist_instead_of_offering_to_ask(client, db):
@@ -55,11 +56,10 @@ def test_asking_puts_the_scan_on_the_worklist(client, db):
     scan = PredictionFactory(normal=True).scan
     client.force_login(scan.owner)
 
-    response = client.post(reverse("scans:request_review", args=[scan.pk]), follow=True)
+    response = client.post(reverse("reviews:request", args=[scan.pk]), follow=True)
 
-    scan.refresh_from_db()
-    assert scan.review_requested_at is not None
-    assert [case.pk for case in worklist(RadiologistFactory()).cases] == [scan.pk]
+    assert scan.review_case.requested_at is not None
+    assert [case.scan_id for case in worklist(RadiologistFactory()).cases] == [scan.pk]
     page = response.content.decode()
     assert "You asked for a radiologist" in page
     assert ASK not in page
@@ -68,14 +68,12 @@ def test_asking_puts_the_scan_on_the_worklist(client, db):
 def test_asking_twice_keeps_the_first_request(client, db):
     scan = PredictionFactory(normal=True).scan
     client.force_login(scan.owner)
-    client.post(reverse("scans:request_review", args=[scan.pk]))
-    scan.refresh_from_db()
-    first = scan.review_requested_at
+    client.post(reverse("reviews:request", args=[scan.pk]))
+    first = ReviewCase.objects.get(scan=scan).requested_at
 
-    client.post(reverse("scans:request_review", args=[scan.pk]))
+    client.post(reverse("reviews:request", args=[scan.pk]))
 
-    scan.refresh_from_db()
-    assert scan.review_requested_at == first
+    assert ReviewCase.objects.get(scan=scan).requested_at == first
 
 
 @pytest.mark.parametrize("status", [Scan.Status.QUEUED, Scan.Status.PROCESSING])
@@ -83,10 +81,9 @@ def test_an_unfinished_scan_cannot_be_sent_for_review(client, db, status):
     scan = ScanFactory(status=status)
     client.force_login(scan.owner)
 
-    client.post(reverse("scans:request_review", args=[scan.pk]))
+    client.post(reverse("reviews:request", args=[scan.pk]))
 
-    scan.refresh_from_db()
-    assert scan.review_requested_at is None
+    assert not ReviewCase.objects.filter(scan=scan).exists()
     assert ASK not in detail_page(client, scan)
 
 
@@ -94,9 +91,9 @@ def test_a_rejected_scan_can_be_sent_for_review(client, db):
     scan = ScanFactory(status=Scan.Status.REJECTED, status_reason="This looks like a photograph.")
     client.force_login(scan.owner)
 
-    client.post(reverse("scans:request_review", args=[scan.pk]))
+    client.post(reverse("reviews:request", args=[scan.pk]))
 
-    assert [case.pk for case in worklist(RadiologistFactory()).cases] == [scan.pk]
+    assert [case.scan_id for case in worklist(RadiologistFactory()).cases] == [scan.pk]
 
 
 def test_a_reviewed_scan_offers_no_new_request(client, db):
@@ -167,7 +164,7 @@ class TestResultsHeldUntilReview:
     def test_every_finished_scan_goes_to_the_worklist(self, db):
         cleared = PredictionFactory(normal=True).scan
 
-        assert [case.pk for case in worklist(RadiologistFactory()).cases] == [cleared.pk]
+        assert [case.scan_id for case in worklist(RadiologistFactory()).cases] == [cleared.pk]
 
     def test_after_review_the_patient_sees_both_readings(self, client, db):
         review = ReviewFactory(prediction__probability=0.82)

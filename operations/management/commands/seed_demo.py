@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.mfa import must_use_mfa
 from accounts.models import User
+from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
 
 DEMO_USERS = (
@@ -82,11 +83,12 @@ class Command(BaseCommand):
             )  # fmt: skip
             scan.image.save("scan.png", ContentFile(png), save=False)
             scan.save()
-            Prediction.objects.create(
+            prediction = Prediction.objects.create(
                 scan=scan, model_version=DEMO_MODEL_VERSION, probability=probability, label=label,
                 needs_review=indeterminate or label == Prediction.Label.PNEUMONIA, indeterminate=indeterminate,
                 inference_ms=0, queue_ms=0,
             )  # fmt: skip
+            open_case_for_reading(scan, prediction)  # as the worker does: flagged readings wait for review
         self.stdout.write(f"created     {filename} for {email} ({probability:.0%})")
 
 
