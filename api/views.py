@@ -173,12 +173,22 @@ class ScanFile(StrictRequests, APIView):
         return self.file_response(get_scan_for(request, pk))
 
 
-def file_schema(media_type: str, summary: str):
+SIGNED_REDIRECT = OpenApiResponse(
+    description="Where files are kept in S3: a redirect (Location) to a signed link to the file in the bucket, "
+    "valid for PRIVATE_FILE_URL_SECONDS."
+)
+
+
+def file_schema(media_type: str, summary: str, *, stored: bool = True):
+    """A file answer; a stored file (not one made for the request) may be a redirect to the bucket."""
+    responses = {(200, media_type): OpenApiTypes.BINARY, 404: NOT_FOUND}
+    if stored:
+        responses[302] = SIGNED_REDIRECT
     return extend_schema(
         tags=["scans"],
         summary=summary,
         parameters=[OpenApiParameter("id", SCAN_ID, OpenApiParameter.PATH)],
-        responses={(200, media_type): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        responses=responses,
     )
 
 
@@ -208,7 +218,7 @@ class ScanDicom(ScanFile):
         return private_file(scan.dicom_file, f"scan-{scan.pk}-deidentified.dcm", DICOM)
 
 
-@file_schema(PDF, "The report: thumbnails, the computer reading, the radiologist's review (PDF)")
+@file_schema(PDF, "The report: thumbnails, the computer reading, the radiologist's review (PDF)", stored=False)
 class ScanReport(ScanFile):
     def file_response(self, scan):
         record(self.request, Action.DOWNLOADED, scan, detail="api: report")

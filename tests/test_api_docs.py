@@ -23,6 +23,14 @@ def test_the_schema_is_openapi_3_and_lists_every_operation(db):
     assert (token_auth["in"], token_auth["name"]) == ("header", "Authorization")
 
 
+def test_stored_files_document_the_signed_redirect_and_the_generated_report_does_not(db):
+    schema = Client().get(reverse("api:schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    answers = {op["operationId"]: set(op["responses"]) for path in schema["paths"].values() for op in path.values()}
+
+    assert all("302" in answers[stored] for stored in ("scans_image_retrieve", "scans_heatmap_retrieve"))
+    assert "302" not in answers["scans_report_retrieve"]
+
+
 def test_the_docs_page_uses_the_sidecar_files_and_no_cdn(db):
     page = Client().get(reverse("api:docs")).content.decode()
 
