@@ -26,8 +26,16 @@ def due_at(waiting_since: datetime, probability: float | None) -> datetime:
 
 class ReviewCaseQuerySet(models.QuerySet):
     def waiting(self):
-        """Cases a radiologist should read and none has signed; not while the scan is being read again."""
-        return self.filter(state=ReviewCase.State.WAITING).exclude(scan__status__in=Scan.UNFINISHED)
+        """Cases a radiologist should read and none has signed; not while the scan is being read again.
+
+        The scans being read are a subquery, not a join: the list of waiting cases then never reads
+        every scan (a join made PostgreSQL scan all of them to count 10,000 cases among 100,000)."""
+        being_read = Scan.objects.filter(status__in=Scan.UNFINISHED).values("pk")
+        return self.filter(state=ReviewCase.State.WAITING).exclude(scan__in=being_read)
+
+    def not_of(self, user):
+        """Leave out the user's own X-rays (a small subquery on the owner index, as above)."""
+        return self.exclude(scan__in=Scan.objects.filter(owner=user).values("pk"))
 
     def claimed(self, now: datetime | None = None):
         """Held by a live claim (one past its expiry is abandoned: anyone may take the case over)."""

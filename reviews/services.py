@@ -91,7 +91,7 @@ def claim(scan_id: int, radiologist, now: datetime | None = None) -> bool:
     """
     now = now or timezone.now()
     takeable = Q(claimed_by__isnull=True) | Q(claim_expires_at__lt=now) | Q(claimed_by=radiologist)
-    waiting = ReviewCase.objects.waiting().exclude(scan__owner=radiologist).filter(takeable, scan_id=scan_id)
+    waiting = ReviewCase.objects.waiting().not_of(radiologist).filter(takeable, scan_id=scan_id)
     # The scan's status and owner are joins, so Django writes UPDATE ... WHERE id IN (SELECT ...), and
     # PostgreSQL re-checks only the row's own columns against a claim a concurrent UPDATE just wrote:
     # the state and `takeable` are repeated there.
@@ -102,7 +102,7 @@ def claim(scan_id: int, radiologist, now: datetime | None = None) -> bool:
 def assign(scans, radiologist, now: datetime | None = None) -> int:
     """An admin hands waiting cases to a radiologist, taking them from whoever held them."""
     now = now or timezone.now()
-    cases = ReviewCase.objects.waiting().exclude(scan__owner=radiologist).filter(scan__in=scans)
+    cases = ReviewCase.objects.waiting().not_of(radiologist).filter(scan__in=scans)
     return ReviewCase.objects.filter(pk__in=list(cases.values_list("pk", flat=True))).update(
         claimed_by=radiologist, claim_expires_at=_claim_expiry(now)
     )

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,8 +28,9 @@ PRIOR_SCANS_SHOWN = 6
 @require_GET
 def worklist(request):
     work = build_worklist(request.user, reason=request.GET.get("reason", ""), claim=request.GET.get("claim", ""))
-    page = Paginator(work.cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"work": work, "page": page}
+    page = work.page(request.GET.get("page"), CASES_PER_PAGE)
+    # The user's id, not request.user: each comparison with the lazy user object costs, 25 rows a page.
+    context = {"work": work, "page": page, "me": request.user.pk}
     return render(request, "reviews/worklist.html", context)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from reviews.models import ReviewCase
 
@@ -21,6 +23,12 @@ REASONS = {
     "requested": ("Asked for by the patient", Q(requested_at__isnull=False)),
 }
 CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claimed by others"}
+# What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
+ROW_COLUMNS = (
+    "scan_id", "reason", "state", "priority", "requested_at", "waiting_since", "due_at", "claim_expires_at",
+    "scan__status", "scan__owner__email", "claimed_by__email",
+    "prediction__probability", "prediction__label", "prediction__indeterminate", "prediction__model_version",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,27 @@ class FilterOption:
     current: bool
 
 
+class CountedPaginator(Paginator):
+    """A paginator told how many items there are: the worklist's aggregate has counted them already."""
+
+    def __init__(self, object_list, per_page: int, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
 @dataclass
 class Worklist:
     cases: QuerySet[ReviewCase]
     counts: dict[str, int]
     reason: str
     claim: str
+
+    def page(self, number, per_page: int) -> Page:
+        return CountedPaginator(self.cases, per_page, self.counts["shown"]).get_page(number)
 
     def reason_options(self) -> list[FilterOption]:
         choices = [("", "All reasons")] + [(name, label) for name, (label, _) in REASONS.items()]
@@ -51,17 +74,22 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
     """Cases for this radiologist, filtered by why they wait and who holds them, most urgent first."""
     filters = {name: test for name, (_, test) in REASONS.items()} | claim_filters(radiologist, now or timezone.now())
     waiting = waiting_cases(radiologist)
-    counts = waiting.aggregate(total=Count("pk"), **{name: Count("pk", filter=test) for name, test in filters.items()})
     reason = reason if reason in REASONS else ""
     claim = claim if claim in CLAIM_STATES else ""
-    chosen = waiting.filter(*(filters[name] for name in (reason, claim) if name))
-    cases = chosen.select_related("scan__owner", "claimed_by", "prediction").most_urgent_first()
+    chosen_filters = [filters[name] for name in (reason, claim) if name]
+    counts = waiting.aggregate(
+        total=Count("pk"),
+        shown=Count("pk", filter=Q(*chosen_filters)),
+        **{name: Count("pk", filter=test) for name, test in filters.items()},
+    )
+    chosen = waiting.filter(*chosen_filters)
+    cases = chosen.select_related("scan__owner", "claimed_by", "prediction").only(*ROW_COLUMNS).most_urgent_first()
     return Worklist(cases, counts, reason, claim)
 
 
 def waiting_cases(radiologist) -> QuerySet[ReviewCase]:
     """Cases waiting for review that this radiologist may take: never their own X-ray."""
-    return ReviewCase.objects.waiting().exclude(scan__owner=radiologist)
+    return ReviewCase.objects.waiting().not_of(radiologist)
 
 
 def claim_filters(radiologist, now: datetime) -> dict[str, Q]:

@@ -1,0 +1,111 @@
+"""The shipped code's import graph: no module imports itself through others (imports inside functions
+count), and the apps' layers point one way."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("accounts", "api", "audit", "exports", "inference", "ml", "operations", "portal", "reviews", "scans")
+# What each app must not import: lower layers know nothing of the ones built on them.
+FORBIDDEN = {
+    "accounts": ("scans", "reviews", "inference", "exports", "api", "operations"),
+    "scans": ("reviews", "inference", "exports", "api", "operations"),
+    "reviews": ("inference", "exports", "api", "operations"),
+    "ml": ("accounts", "scans", "reviews", "inference", "exports", "api", "operations", "portal", "audit"),
+}
+
+
+def shipped_modules() -> dict[str, Path]:
+    modules = {}
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            parts = path.relative_to(REPO).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def imported_modules(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
+    """Every shipped module this file imports, at the top or inside functions."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        found |= {target for target in targets if target in modules and target != name}
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = shipped_modules()
+    return {name: imported_modules(path, name, modules) for name, path in modules.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_shipped_module_imports_itself_through_others():
+    graph = import_graph()
+
+    assert "scans.models" in graph["reviews.services"]  # the graph is read, not empty
+    assert "portal.celery" in graph["scans.models"]  # imports inside functions count
+    assert circles(graph) == []
+
+
+def test_the_circle_finder_finds_a_circle():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+
+
+@pytest.mark.parametrize("app", sorted(FORBIDDEN))
+def test_lower_layers_know_nothing_of_the_apps_built_on_them(app):
+    graph = import_graph()
+    reaching_up = {
+        (module, target)
+        for module, targets in graph.items()
+        if module.split(".")[0] == app
+        for target in targets
+        if target.split(".")[0] in FORBIDDEN[app]
+    }
+
+    assert reaching_up == set()
