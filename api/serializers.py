@@ -6,11 +6,16 @@ from allauth.account.utils import has_verified_email
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from patients.models import Patient
 from reviews.models import Review, ReviewCase
+from scans.clinical import Symptom
 from scans.models import Prediction, Scan
+from scans.services import ClinicalContext
 from scans.validation import validate_upload
 
 
@@ -43,12 +48,69 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would store the number 0 as "0", which the schema says is not a name."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """A person whose X-rays the account uploads; the date of birth gives the age at each X-ray."""
+
+    name = StrictCharField(max_length=80, help_text="A name or a nickname.")
+    date_of_birth = serializers.DateField(help_text="YYYY-MM-DD; not in the future.")
+
+    class Meta:
+        model = Patient
+        fields = ["id", "name", "date_of_birth", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_name(self, name: str) -> str:
+        if not name.strip():
+            raise serializers.ValidationError("Give a name or a nickname.")
+        return name.strip()
+
+    def validate_date_of_birth(self, born):
+        if born > timezone.localdate():
+            raise serializers.ValidationError("The date of birth cannot be in the future.")
+        return born
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OwnPatientField(serializers.PrimaryKeyRelatedField):
+    """A profile of the requesting account; another account's id is "does not exist", as a stranger's is."""
+
+    def get_queryset(self):
+        return Patient.objects.of(self.context["request"].user)
+
+
 class UploadSerializer(serializers.Serializer):
     # Empty files pass here so that validate_upload gives the same message as the web form.
     image = serializers.FileField(allow_empty_file=True, help_text="A chest X-ray: JPEG, PNG or DICOM.")
+    patient = OwnPatientField(
+        required=False,
+        help_text="A profile id of this account (GET /api/v1/patients/); without it, the account's default profile.",
+    )
+    symptoms = serializers.MultipleChoiceField(
+        choices=Symptom.choices, required=False, help_text="Repeat the field for each symptom or danger sign."
+    )
+    illness_days = serializers.IntegerField(min_value=0, max_value=365, required=False, allow_null=True)
+    breaths_per_minute = serializers.IntegerField(min_value=5, max_value=150, required=False, allow_null=True)
 
     def validate_image(self, uploaded_file):
         return validate_upload(uploaded_file)  # its ValidationError becomes a 400 with the message
+
+    def clinical_context(self) -> ClinicalContext:
+        data, account = self.validated_data, self.context["request"].user
+        return ClinicalContext(
+            patient=data.get("patient") or Patient.objects.default_for(account),
+            symptoms=tuple(sorted(data.get("symptoms") or ())),
+            illness_days=data.get("illness_days"),
+            breaths_per_minute=data.get("breaths_per_minute"),
+        )
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -89,6 +151,17 @@ class ScanLinksSerializer(serializers.Serializer):
 
 class ScanSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=Scan.Status.choices, read_only=True)
+    patient = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The profile the X-ray belongs to.")
+    age_at_scan_months = serializers.IntegerField(read_only=True, allow_null=True)
+    symptoms = serializers.ListField(child=serializers.ChoiceField(choices=Symptom.choices), read_only=True)
+    urgent_care = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Seek care now, and why, when danger signs were reported."
+    )
+    population_warning = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the age is outside the model's training (one to five) or unknown.",
+    )
     prediction = serializers.SerializerMethodField()
     review = serializers.SerializerMethodField()
     dicom = serializers.SerializerMethodField()
@@ -98,7 +171,8 @@ class ScanSerializer(serializers.ModelSerializer):
         model = Scan
         fields = [
             "id", "status", "status_reason", "created_at", "finished_at", "original_filename", "source_format",
-            "width", "height", "prediction", "review", "dicom", "links",
+            "width", "height", "patient", "age_at_scan_months", "symptoms", "illness_days", "urgent_care",
+            "population_warning", "prediction", "review", "dicom", "links",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -13,6 +13,7 @@ urlpatterns = [
         name="docs",
     ),
     path("auth/token/", views.ObtainToken.as_view(), name="token"),
+    path("patients/", views.PatientList.as_view(), name="patients"),
     path("scans/", views.ScanList.as_view(), name="scans"),
     path("scans/<int:pk>/", views.ScanDetail.as_view(), name="scan"),
     path("scans/<int:pk>/image/", views.ScanImage.as_view(), name="scan-image"),

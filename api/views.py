@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import MethodNotAllowed, ParseError, Throttled
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
@@ -20,6 +20,7 @@ from api.permissions import IsRadiologist
 from api.serializers import (
     CredentialsSerializer,
     ErrorSerializer,
+    PatientSerializer,
     ReviewInputSerializer,
     ReviewSerializer,
     ScanSerializer,
@@ -28,6 +29,7 @@ from api.serializers import (
     WorklistCaseSerializer,
 )
 from audit.services import Action, record
+from patients.models import Patient
 from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
 from scans import quota
@@ -69,6 +71,9 @@ class StrictRequests:
         for name, allowed in self.query_parameters.items():
             if allowed and name in request.query_params and request.query_params[name] not in allowed:
                 raise ParseError(f"The query parameter {name} must be one of: {', '.join(allowed)}.")
+        # DRF's paginator reads an empty page as the first one; the schema says a page is a number.
+        if "page" in request.query_params and not request.query_params["page"].isdecimal():
+            raise ParseError("The query parameter page must be a page number: 1, 2, ...")
         super().initial(request, *args, **kwargs)
 
 
@@ -101,6 +106,34 @@ class ObtainToken(StrictRequests, APIView):
         return Response({"token": key}, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["patients"])
+class PatientList(StrictRequests, generics.ListCreateAPIView):
+    """The account's profiles: one per person whose X-rays it uploads."""
+
+    query_parameters = {"page": None}
+    serializer_class = PatientSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return Patient.objects.of(self.request.user)
+
+    @extend_schema(
+        summary="The account's patient profiles", responses={200: PatientSerializer(many=True), 404: NO_SUCH_PAGE}
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Add a patient profile (a child, or the account holder)",
+        responses={201: PatientSerializer, 400: FIELD_ERRORS},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+
 @extend_schema(tags=["scans"])
 class ScanList(StrictRequests, generics.ListCreateAPIView):
     query_parameters = {"page": None}
@@ -121,12 +154,12 @@ class ScanList(StrictRequests, generics.ListCreateAPIView):
         summary="Upload a chest X-ray (JPEG, PNG or DICOM) for a computer reading",
     )
     def post(self, request, *args, **kwargs):
-        upload = UploadSerializer(data=request.data)
+        upload = UploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         over_quota = quota.refusal(request.user, upload.validated_data["image"].size_bytes)
         if over_quota:
             raise Throttled(wait=over_quota[1], detail=over_quota[0])
-        scan = create_scan(request.user, upload.validated_data["image"])
+        scan = create_scan(request.user, upload.validated_data["image"], upload.clinical_context())
         return Response(ScanSerializer(scan, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 

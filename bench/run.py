@@ -211,12 +211,14 @@ def bench_upload_to_result(section: str, server, key: str, uploads: list[tuple[s
 def bench_throughput(var: Path, owner, count: int, concurrency: int) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from patients.models import Patient
     from scans.models import Scan
-    from scans.services import create_scan
+    from scans.services import ClinicalContext, create_scan
     from scans.validation import validate_upload
 
     validated = [validate_upload(SimpleUploadedFile(name, data, "image/jpeg")) for name, data in xray_jpegs()]
-    ids = [create_scan(owner, validated[index % 2]).pk for index in range(count)]  # queued, no worker yet
+    context = ClinicalContext(Patient.objects.default_for(owner))
+    ids = [create_scan(owner, validated[index % 2], context).pk for index in range(count)]  # queued, no worker yet
     worker = harness.Worker(var / f"worker-throughput-{concurrency}.log", concurrency=concurrency)
     try:
         deadline = time.time() + 120 + count
@@ -291,11 +293,13 @@ def seed_pages(scans: int):
     from django.test import Client
     from django.utils import timezone
 
+    from patients.models import Patient
     from reviews.models import ReviewCase, due_at
     from scans.models import Prediction, Scan
     from tests.factories import RadiologistFactory, grey_png
 
-    patients = [make_patient(f"pages-{index}")[0] for index in range(PAGE_PATIENTS)]
+    accounts = [make_patient(f"pages-{index}")[0] for index in range(PAGE_PATIENTS)]
+    patients = [Patient.objects.default_for(account) for account in accounts]
     radiologist = RadiologistFactory(email=f"bench-radiologist-{os.getpid()}-{time.time_ns()}@example.com")
     png = grey_png()
     image_name = default_storage.save("bench/scan.png", io.BytesIO(png))
@@ -306,7 +310,8 @@ def seed_pages(scans: int):
         when = {number: start + timedelta(seconds=26 * number) for number in numbers}
         created = Scan.objects.bulk_create(
             Scan(
-                owner=patients[number % PAGE_PATIENTS], status=Scan.Status.DONE, image=image_name,
+                owner=accounts[number % PAGE_PATIENTS], patient=patients[number % PAGE_PATIENTS], age_at_scan_months=36,
+                status=Scan.Status.DONE, image=image_name,
                 original_filename=f"chest-{number}.jpeg", source_format="JPEG", width=64, height=64,
                 size_bytes=len(png), sha256="0" * 64, created_at=when[number], queued_at=when[number],
                 started_at=when[number], finished_at=when[number],
@@ -330,7 +335,7 @@ def seed_pages(scans: int):
             if _waits(number)
         )  # fmt: skip
     sessions = {}
-    for user in (patients[0], radiologist):
+    for user in (accounts[0], radiologist):
         client = Client()
         client.force_login(user)
         sessions[user.role] = (user, client.cookies["sessionid"].value)

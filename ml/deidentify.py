@@ -8,6 +8,7 @@ may hold anything, is zeroed. The pixel data is kept as it is.
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 from dataclasses import dataclass, field
@@ -20,15 +21,22 @@ from pydicom.uid import generate_uid
 
 from ml.errors import UnreadableImage
 
-# At most 64 characters (VR LO); the code sequence names the profile in full.
-METHOD = "DICOM PS3.15 Annex E Basic Profile; clean study description"
+# At most 64 characters (VR LO); the code sequence names the profile and its option in full.
+METHOD = "PS3.15 Annex E Basic; retain patient chars.; clean study desc."
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
+# The option that keeps age and sex: the model's reading depends on the age (it learned from children
+# aged one to five), and a radiologist reads a film differently for a child and for an adult.
+RETAIN_CHARACTERISTICS_CODE = ("113108", "DCM", "Retain Patient Characteristics Option")
 # UIDs under the DICOM root name standard things (SOP classes, transfer syntaxes), not people.
 DICOM_ROOT_UID = "1.2.840.10008."
 PREAMBLE = bytes(128)
 
 # What the patient is shown as kept: it says which examination the file holds, and nobody in it.
-SHOWN_AS_KEPT = ("Modality", "BodyPartExamined", "ViewPosition", "StudyDescription")
+SHOWN_AS_KEPT = ("Modality", "BodyPartExamined", "ViewPosition", "StudyDescription", "PatientAge", "PatientSex")
+SEXES = frozenset({"M", "F", "O"})
+# The date of the X-ray, for the age when only a birth date is given: the first of these present.
+XRAY_DATES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
+AGE_UNITS_IN_MONTHS = {"D": 1 / 30.4375, "W": 7 / 30.4375, "M": 1, "Y": 12}
 
 # Annex E's "Z": attributes other modules require to be present, so they stay, without a value.
 EMPTIED = frozenset(
@@ -111,6 +119,8 @@ class DeidentifiedDicom:
     removed: list[str]  # keywords of the attributes taken out
     replaced: list[str]  # keywords of the attributes emptied or given new UIDs
     private_tags_removed: int
+    age_months: int | None = None  # at the X-ray, from PatientAge or the birth and study dates
+    sex: str = ""  # M, F, O or unknown
 
     def summary(self) -> dict:
         """What the patient is shown, as JSON: no value of anything removed or replaced."""
@@ -146,9 +156,11 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
             "Export it again from the X-ray system and upload the new file."
         )
     identifying = _identifying_parts(dataset)
+    age_months, sex = patient_age_months(dataset), _sex(dataset)
     changes = _Changes(uid_secret)
     _clean(dataset, changes)
     _clean_description(dataset, identifying, changes)
+    _retain_characteristics(dataset, age_months, sex, changes)
     _mark_as_deidentified(dataset)
     dataset.file_meta = _file_meta(dataset, dataset.file_meta, changes)
     dataset.preamble = PREAMBLE
@@ -160,7 +172,46 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         removed=sorted(changes.removed),
         replaced=sorted(changes.replaced),
         private_tags_removed=changes.private_tags,
+        age_months=age_months,
+        sex=sex,
     )
+
+
+def patient_age_months(dataset: Dataset) -> int | None:
+    """The age at the X-ray in whole months: PatientAge ("004Y", "018M", ...), else the birth date and
+    the X-ray's date. None when neither is there or the values do not make sense."""
+    stated = re.fullmatch(r"(\d{3})([DWMY])", str(dataset.get("PatientAge") or "").strip())
+    if stated:
+        return int(int(stated.group(1)) * AGE_UNITS_IN_MONTHS[stated.group(2)])
+    born = _date(dataset.get("PatientBirthDate"))
+    taken = next((day for day in (_date(dataset.get(name)) for name in XRAY_DATES) if day), None)
+    if born is None or taken is None or taken < born:
+        return None
+    months = (taken.year - born.year) * 12 + taken.month - born.month
+    return months - (taken.day < born.day)
+
+
+def _date(value) -> datetime.date | None:
+    try:
+        return datetime.datetime.strptime(str(value or "").strip()[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _sex(dataset: Dataset) -> str:
+    sex = str(dataset.get("PatientSex") or "").strip().upper()
+    return sex if sex in SEXES else ""
+
+
+def _retain_characteristics(dataset: Dataset, age_months: int | None, sex: str, changes: _Changes) -> None:
+    """Annex E's Retain Patient Characteristics Option, for age and sex only: the age as PatientAge (also
+    when the original gave only a birth date, which stays removed), the sex if it was M, F or O."""
+    if age_months is not None:
+        dataset.PatientAge = f"{age_months:03d}M" if age_months < 24 else f"{min(age_months // 12, 999):03d}Y"
+        changes.removed.discard("PatientAge")
+    if sex:
+        dataset.PatientSex = sex
+        changes.replaced.discard("PatientSex")
 
 
 def _clean(dataset: Dataset, changes: _Changes) -> None:
@@ -223,11 +274,14 @@ def _clean_description(dataset: Dataset, identifying: set[str], changes: _Change
 
 
 def _mark_as_deidentified(dataset: Dataset) -> None:
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = BASIC_PROFILE_CODE
+    codes = []
+    for value, scheme, meaning in (BASIC_PROFILE_CODE, RETAIN_CHARACTERISTICS_CODE):
+        code = Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
+        codes.append(code)
     dataset.PatientIdentityRemoved = "YES"
     dataset.DeidentificationMethod = METHOD
-    dataset.DeidentificationMethodCodeSequence = [code]
+    dataset.DeidentificationMethodCodeSequence = codes
     dataset.LongitudinalTemporalInformationModified = "REMOVED"
 
 

@@ -53,9 +53,11 @@ class ReviewCase(models.Model):
     """
 
     class Reason(models.TextChoices):
-        # In order of strength: a reading's flag replaces a patient's request as the case's reason.
+        # In order of strength: a stronger reason replaces a weaker one as the case's reason.
+        URGENT_CARE = "urgent_care", "Danger signs reported"
         PNEUMONIA = "pneumonia", "Pneumonia suspected"
         INDETERMINATE = "indeterminate", "Uncertain reading"
+        POPULATION = "population", "Age outside the model's training"
         SITE_POLICY = "site_policy", "Every result is reviewed"
         REQUESTED = "requested", "Asked for by the patient"
 
@@ -65,6 +67,7 @@ class ReviewCase(models.Model):
 
     class Priority(models.IntegerChoices):
         ROUTINE = 0, "Routine"
+        URGENT = 1, "Danger signs: first, whatever the wait"
 
     scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="review_case")
     reason = models.CharField(max_length=16, choices=Reason.choices)

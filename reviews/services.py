@@ -29,22 +29,32 @@ class ClaimNotHeld(Exception):
     """The radiologist does not hold the case (any longer), so may not sign its review."""
 
 
-def reason_for_reading(prediction: Prediction) -> str | None:
-    """Why this reading needs a human, or None: flagged by the model, or every result where the site
-    holds results back until review."""
+def reason_for_reading(scan: Scan, prediction: Prediction) -> str | None:
+    """Why this reading needs a human, or None: danger signs reported, flagged by the model, an age
+    outside the model's training population (or unknown), or every result where the site holds results
+    back until review."""
+    if scan.danger_signs:
+        return ReviewCase.Reason.URGENT_CARE
     if prediction.indeterminate:
         return ReviewCase.Reason.INDETERMINATE
     if prediction.needs_review:
         return ReviewCase.Reason.PNEUMONIA
+    if scan.population_warning:
+        return ReviewCase.Reason.POPULATION
     if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
         return ReviewCase.Reason.SITE_POLICY
     return None
 
 
+def priority_of(scan: Scan) -> int:
+    """Danger signs come first on the worklist; everything else by probability and wait (due_at)."""
+    return ReviewCase.Priority.URGENT if scan.danger_signs else ReviewCase.Priority.ROUTINE
+
+
 def open_case_for_reading(scan: Scan, prediction: Prediction, now: datetime | None = None) -> ReviewCase | None:
     """Put the scan on the worklist when its new reading needs a human; a waiting case takes the new
     reading's figures. Once flagged, a human looks: a later reading that needs no review keeps the case."""
-    reason = reason_for_reading(prediction)
+    reason = reason_for_reading(scan, prediction)
     case = ReviewCase.objects.filter(scan=scan).first()
     if reason is None and case is None:
         return None
@@ -79,8 +89,9 @@ def _open(scan: Scan, reason: str, prediction: Prediction | None, now: datetime)
         if not created and REASON_STRENGTH[reason] > REASON_STRENGTH[case.reason]:
             case.reason = reason
         case.prediction = prediction or case.prediction
+        case.priority = max(case.priority, priority_of(scan))
         case.due_at = due_at(case.waiting_since, case.ai_probability)
-        case.save(update_fields=["reason", "prediction", "due_at"])
+        case.save(update_fields=["reason", "prediction", "priority", "due_at"])
     return case
 
 

@@ -62,7 +62,7 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
     priors = (
         Scan.objects.visible_to(user)
-        .filter(owner=scan.owner_id, created_at__lt=scan.created_at)
+        .filter(patient=scan.patient_id, created_at__lt=scan.created_at)
         .with_latest_prediction()
         .order_by("-created_at", "-id")[:PRIOR_SCANS_SHOWN]
     )
@@ -134,6 +134,7 @@ def monitoring(request):
     context = {
         "overall": figures.agreement(),
         "by_month": figures.agreement_by_month(),
+        "by_age_band": figures.agreement_by_age_band(),
         "calibration": figures.calibration(),
     }
     return render(request, "reviews/monitoring.html", context)

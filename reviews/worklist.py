@@ -17,8 +17,10 @@ from django.utils.functional import cached_property
 from reviews.models import ReviewCase
 
 REASONS = {
+    "urgent_care": ("Danger signs reported", Q(priority=ReviewCase.Priority.URGENT)),
     "pneumonia": ("Pneumonia suspected", Q(reason=ReviewCase.Reason.PNEUMONIA)),
     "indeterminate": ("Uncertain reading", Q(reason=ReviewCase.Reason.INDETERMINATE)),
+    "population": ("Age outside the model's training", Q(reason=ReviewCase.Reason.POPULATION)),
     "site_policy": ("Every result is reviewed", Q(reason=ReviewCase.Reason.SITE_POLICY)),
     "requested": ("Asked for by the patient", Q(requested_at__isnull=False)),
 }
@@ -26,7 +28,8 @@ CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claime
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
 ROW_COLUMNS = (
     "scan_id", "reason", "state", "priority", "requested_at", "waiting_since", "due_at", "claim_expires_at",
-    "scan__status", "scan__owner__email", "claimed_by__email",
+    "scan__status", "scan__owner__email", "claimed_by__email", "scan__patient__name", "scan__age_at_scan_months",
+    "scan__symptoms", "scan__illness_days", "scan__breaths_per_minute", "scan__patient_sex",
     "prediction__probability", "prediction__label", "prediction__indeterminate", "prediction__model_version",
 )  # fmt: skip
 
@@ -83,7 +86,7 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
         **{name: Count("pk", filter=test) for name, test in filters.items()},
     )
     chosen = waiting.filter(*chosen_filters)
-    cases = chosen.select_related("scan__owner", "claimed_by", "prediction").only(*ROW_COLUMNS).most_urgent_first()
+    cases = chosen.select_related("scan__owner", "scan__patient", "claimed_by", "prediction").only(*ROW_COLUMNS).most_urgent_first()
     return Worklist(cases, counts, reason, claim)
 
 

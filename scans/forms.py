@@ -1,5 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.utils import timezone
+
+from patients.models import Patient
+from scans.clinical import DANGER_SIGNS, EVERYDAY_SYMPTOMS
+from scans.services import ClinicalContext
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -21,7 +26,82 @@ class MultipleFileField(forms.FileField):
         return [single_clean(data, initial)]  # an empty list lands here and gets the "required" error
 
 
-class UploadForm(forms.Form):
+class ClinicalContextForm(forms.Form):
+    """Whose X-ray, and what the family reports with it; everything but the person is optional and quick."""
+
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.none(),
+        required=False,
+        label="Whose X-ray is this?",
+        empty_label="Someone new (or not said)",
+    )
+    new_patient_name = forms.CharField(label="Their name or a nickname", max_length=80, required=False)
+    new_patient_date_of_birth = forms.DateField(
+        label="Their date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    symptoms = forms.MultipleChoiceField(
+        label="Symptoms now (tick any)",
+        choices=[(symptom.value, symptom.label) for symptom in EVERYDAY_SYMPTOMS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    danger_signs = forms.MultipleChoiceField(
+        label="Signs that need a doctor today (tick any)",
+        choices=[(sign.value, sign.label) for sign in DANGER_SIGNS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    illness_days = forms.IntegerField(label="Days of illness so far", min_value=0, max_value=365, required=False)
+    breaths_per_minute = forms.IntegerField(
+        label="Breaths in one minute, counted while calm (optional)",
+        min_value=5,
+        max_value=150,
+        required=False,
+        help_text="Watch the chest or belly rise for a full minute.",
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        profiles = Patient.objects.of(account)
+        self.fields["patient"].queryset = profiles
+        self.fields["patient"].initial = profiles.first()
+
+    def clean_new_patient_date_of_birth(self):
+        born = self.cleaned_data["new_patient_date_of_birth"]
+        if born and born > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.", code="future_birth")
+        return born
+
+    def clean(self):
+        cleaned = super().clean()
+        naming_someone_new = not cleaned.get("patient") and cleaned.get("new_patient_name", "").strip()
+        if naming_someone_new and not cleaned.get("new_patient_date_of_birth") and not self.has_error(
+            "new_patient_date_of_birth"
+        ):
+            self.add_error("new_patient_date_of_birth", "Give the new person's date of birth, for their age.")
+        return cleaned
+
+    def clinical_context(self) -> ClinicalContext:
+        """The context of a valid form. A new person becomes a profile of the account here; nobody chosen
+        or named means the account's default profile, as in the API."""
+        data = self.cleaned_data
+        patient = data["patient"]
+        if patient is None and data["new_patient_name"].strip():
+            patient = Patient.objects.create(
+                owner=self.account, name=data["new_patient_name"].strip(), date_of_birth=data["new_patient_date_of_birth"]
+            )
+        patient = patient or Patient.objects.default_for(self.account)
+        return ClinicalContext(
+            patient=patient,
+            symptoms=tuple(data["symptoms"]) + tuple(data["danger_signs"]),
+            illness_days=data["illness_days"],
+            breaths_per_minute=data["breaths_per_minute"],
+        )
+
+
+class UploadForm(ClinicalContextForm):
+    field_order = ["files"]  # then whose X-ray and the context
     files = MultipleFileField(
         label="Chest X-ray files",
         error_messages={"required": "Choose at least one X-ray file to upload."},

@@ -14,6 +14,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from scans import clinical
+
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +37,8 @@ DICOM_KEPT_LABELS = {
     "ViewPosition": "View position",
     "Modality": "Modality",
     "BodyPartExamined": "Body part",
+    "PatientAge": "Age at the X-ray",
+    "PatientSex": "Sex",
 }
 
 
@@ -59,7 +63,7 @@ class ScanQuerySet(models.QuerySet):
             visible |= (
                 Q(pk__in=Scan.objects.awaiting_review().values("pk"))
                 | Q(pk__in=Scan.objects.filter(reviews__radiologist=user).values("pk"))
-                | Q(owner__in=held.values("owner"))
+                | Q(patient__in=held.values("patient"))
             )
         return self.filter(visible)
 
@@ -109,6 +113,15 @@ class Scan(models.Model):
     UNFINISHED = (Status.QUEUED, Status.PROCESSING)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scans")
+    # RESTRICT: a profile goes only with its X-rays (deleting the account removes both together).
+    patient = models.ForeignKey("patients.Patient", on_delete=models.RESTRICT, related_name="scans")
+    age_at_scan_months = models.PositiveIntegerField(
+        null=True, blank=True, help_text="From the DICOM's age or birth date, else the profile's date of birth."
+    )
+    patient_sex = models.CharField(max_length=1, blank=True, help_text="From a DICOM's PatientSex (M, F or O).")
+    symptoms = models.JSONField(default=list, blank=True, help_text="Codes of scans.clinical.Symptom.")
+    illness_days = models.PositiveSmallIntegerField("days of illness", null=True, blank=True)
+    breaths_per_minute = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     status_reason = models.TextField(blank=True, help_text="Why the scan failed or was rejected, in plain words.")
     image = models.FileField(upload_to=scan_image_path, max_length=255)
@@ -152,6 +165,28 @@ class Scan(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
+
+    @property
+    def danger_signs(self) -> list[str]:
+        return clinical.danger_signs(self.symptoms, self.breaths_per_minute, self.age_at_scan_months)
+
+    @property
+    def urgent_care(self) -> str | None:
+        """Seek care now, and why, when danger signs were reported: independent of the model."""
+        return clinical.urgent_care(self.danger_signs)
+
+    @property
+    def population_warning(self) -> str | None:
+        return clinical.population_warning(self.age_at_scan_months)
+
+    @property
+    def age_label(self) -> str:
+        """The age at the X-ray in words: "7 months", "3 years", "age unknown"."""
+        return clinical.age_words(self.age_at_scan_months)
+
+    @property
+    def symptom_labels(self) -> list[str]:
+        return [clinical.Symptom(code).label for code in self.symptoms if code in clinical.Symptom.values]
 
     @property
     def dicom_kept(self) -> list[tuple[str, str]]:
@@ -280,6 +315,23 @@ class Prediction(models.Model):
         if self.probability > 0.99:
             return ">99%"
         return f"{self.percent}%"
+
+    @property
+    def natural_frequency(self) -> str:
+        """The calibrated probability as a count of X-rays a parent can picture."""
+        tenths = round(self.probability * 10)
+        if self.probability >= 0.95:
+            count = "more than 9 in 10"
+        elif tenths >= 1:
+            count = f"about {tenths} in 10"
+        elif self.probability >= 0.01:
+            count = f"about {max(round(self.probability * 100), 1)} in 100"
+        else:
+            count = "fewer than 1 in 100"
+        return (
+            f"Of X-rays the computer reads like this one, {count} showed pneumonia "
+            "(in the children aged one to five it was tested on)."
+        )
 
     @property
     def band(self) -> str:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
+from patients.models import Patient
 from scans import quota
 from scans.models import Scan
 from scans.validation import ValidatedUpload, sanitise_filename, validate_upload
@@ -19,16 +21,38 @@ class Refusal:
     reason: str
 
 
+@dataclass(frozen=True)
+class ClinicalContext:
+    """Whose X-ray it is and what the family reported with it (scans.clinical)."""
+
+    patient: Patient
+    symptoms: tuple[str, ...] = ()
+    illness_days: int | None = None
+    breaths_per_minute: int | None = None
+
+    def age_months(self, validated: ValidatedUpload) -> int | None:
+        """The DICOM's own age at the X-ray when it has one; else the profile's age on the day of upload."""
+        if validated.dicom and validated.dicom.age_months is not None:
+            return validated.dicom.age_months
+        return self.patient.age_in_months_on(timezone.localdate())
+
+
 @dataclass
 class UploadOutcome:
     created: list[Scan] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
 
 
-def create_scan(owner, validated: ValidatedUpload) -> Scan:
+def create_scan(owner, validated: ValidatedUpload, context: ClinicalContext) -> Scan:
     """Store the clean PNG (and a DICOM's de-identified copy) and queue the scan once the row is committed."""
     scan = Scan(
         owner=owner,
+        patient=context.patient,
+        age_at_scan_months=context.age_months(validated),
+        patient_sex=validated.dicom.sex if validated.dicom else "",
+        symptoms=list(context.symptoms),
+        illness_days=context.illness_days,
+        breaths_per_minute=context.breaths_per_minute,
         original_filename=validated.original_filename,
         source_format=validated.source_format,
         width=validated.width,
@@ -53,7 +77,7 @@ def create_scan(owner, validated: ValidatedUpload) -> Scan:
     return scan
 
 
-def upload_scans(owner, files) -> UploadOutcome:
+def upload_scans(owner, files, context: ClinicalContext) -> UploadOutcome:
     """Each file on its own: one bad file in a batch must not cost the patient the good ones."""
     outcome = UploadOutcome()
     for uploaded_file in files:
@@ -66,5 +90,5 @@ def upload_scans(owner, files) -> UploadOutcome:
         except ValidationError as error:
             outcome.refused.append(Refusal(sanitise_filename(uploaded_file.name), " ".join(error.messages)))
         else:
-            outcome.created.append(create_scan(owner, validated))
+            outcome.created.append(create_scan(owner, validated, context))
     return outcome

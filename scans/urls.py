@@ -8,6 +8,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/status/", views.status, name="status"),
+    path("<int:pk>/row/", views.row, name="row"),
     path("<int:pk>/image/", views.image, name="image"),
     path("<int:pk>/heatmap/", views.heatmap, name="heatmap"),
     path("<int:pk>/dicom/", views.dicom, name="dicom"),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit.services import Action, record
+from patients.models import Patient
 from scans import model_card
 from scans.access import get_scan_for
 from scans.downloads import DICOM, PDF, generated_file, private_file
@@ -41,29 +42,57 @@ def about_model(request):
 @require_http_methods(["GET", "POST"])
 def upload(request):
     if request.method == "GET":
-        return render(request, "scans/upload.html", {"form": UploadForm()})
-    form = UploadForm(request.POST, request.FILES)
+        chosen = Patient.objects.of(request.user).filter(pk=request.GET.get("patient") or None).first()
+        form = UploadForm(account=request.user, initial={"patient": chosen} if chosen else None)
+        return render(request, "scans/upload.html", {"form": form})
+    form = UploadForm(request.POST, request.FILES, account=request.user)
     if not form.is_valid():
         return render(request, "scans/upload.html", {"form": form})
-    outcome = upload_scans(request.user, form.cleaned_data["files"])
+    context = form.clinical_context()
+    outcome = upload_scans(request.user, form.cleaned_data["files"], context)
     if outcome.refused:
         # Shown on the page, file by file, rather than in a message that is easy to miss.
-        return render(request, "scans/upload.html", {"form": UploadForm(), "outcome": outcome})
-    count = len(outcome.created)
+        fresh = UploadForm(account=request.user, initial={"patient": context.patient})
+        return render(request, "scans/upload.html", {"form": fresh, "outcome": outcome})
+    if len(outcome.created) == 1:  # the reading arrives on the X-ray's own page
+        return redirect(outcome.created[0])
     messages.success(
         request,
-        f"{count} X-ray{'s' if count > 1 else ''} uploaded. The computer reading is usually ready within a minute.",
+        f"{len(outcome.created)} X-rays uploaded for {context.patient.name}. "
+        "Each reading appears below as soon as it is ready, usually within a minute.",
     )
-    return redirect("scans:history")
+    return redirect(context.patient)
 
 
 @login_required
 @require_GET
 def history(request):
+    """The account's X-rays, everyone's or one profile's (?patient=); the trend is one person's only."""
+    patients = list(Patient.objects.of(request.user))
+    patient = next((profile for profile in patients if str(profile.pk) == request.GET.get("patient")), None)
     own_scans = Scan.objects.filter(owner=request.user)
-    page = Paginator(own_scans.with_readings(), SCANS_PER_PAGE).get_page(request.GET.get("page"))
-    trend = own_scans.with_reading_visible_to(request.user).latest_probabilities()[:TREND_LENGTH]
-    return render(request, "scans/history.html", {"page": page, "trend_readings": trend})
+    if patient is not None:
+        own_scans = own_scans.filter(patient=patient)
+    page = Paginator(own_scans.with_readings().select_related("patient"), SCANS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    trend = own_scans.with_reading_visible_to(request.user).latest_probabilities()[:TREND_LENGTH] if patient else []
+    context = {
+        "page": page,
+        "patients": patients,
+        "patient": patient,
+        "show_patient": patient is None and len(patients) > 1,
+        "trend_readings": trend,
+    }
+    return render(request, "scans/history.html", context)
+
+
+@login_required
+@require_GET
+def row(request, pk: int):
+    """One history row, polled by the row itself while its scan is unfinished. Not audited, like status."""
+    scan = get_scan_for(request, pk, owner_only=True)
+    return render(request, "scans/_history_row.html", {"scan": scan, "show_patient": request.GET.get("whose") == "1"})
 
 
 @login_required
@@ -99,8 +128,8 @@ def compare(request, pk: int):
 
 
 def previous_scan(user, scan: Scan) -> Scan | None:
-    """The same patient's X-ray uploaded just before this one, if the user may see it."""
-    earlier = Scan.objects.visible_to(user).filter(owner=scan.owner_id, created_at__lt=scan.created_at)
+    """The same person's (profile's) X-ray uploaded just before this one, if the user may see it."""
+    earlier = Scan.objects.visible_to(user).filter(patient=scan.patient_id, created_at__lt=scan.created_at)
     return earlier.with_latest_prediction().order_by("-created_at", "-id").first()
 
 

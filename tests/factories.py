@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from datetime import timedelta
 
 import factory
 import numpy as np
@@ -19,6 +20,7 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
+from patients.models import Patient
 from reviews.models import Review, ReviewCase
 from reviews.services import open_case_for_reading, request_review
 from scans.models import Prediction, Scan
@@ -125,11 +127,24 @@ class StaffFactory(UserFactory):
             with_second_factor(user)
 
 
+class PatientFactory(DjangoModelFactory):
+    """A child of three: inside the ages the model learned from, so no population warning by default."""
+
+    class Meta:
+        model = Patient
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Child {n}")
+    date_of_birth = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3 * 365 + 30))
+
+
 class ScanFactory(DjangoModelFactory):
     class Meta:
         model = Scan
 
     owner = factory.SubFactory(UserFactory)
+    patient = factory.SubFactory(PatientFactory, owner=factory.SelfAttribute("..owner"))
+    age_at_scan_months = 36
     image = factory.django.FileField(filename="scan.png", data=GREY_PNG)
     original_filename = factory.Sequence(lambda n: f"chest-{n}.jpeg")
     source_format = "JPEG"

@@ -52,6 +52,12 @@ GET   accounts:delete_account            -         302 200 200 200 200 200 200
 POST  accounts:delete_account            -         302 200 200 200 200 200 200
 GET   scans:detail                       cleared   302 200 404 404 404 404 200
 GET   scans:status                       cleared   302 200 404 404 404 404 200
+GET   scans:row                          cleared   302 200 404 404 404 404 404
+GET   scans:row                          flagged   302 200 404 404 404 404 404
+GET   patients:list                      -         302 200 200 200 200 200 200
+POST  patients:list                      -         302 200 200 200 200 200 200
+GET   patients:edit                      child_a   302 200 404 404 404 404 404
+POST  patients:edit                      child_a   302 200 404 404 404 404 404
 GET   scans:image                        cleared   302 200 404 404 404 404 200
 GET   scans:heatmap                      cleared   302 200 404 404 404 404 200
 GET   scans:dicom                        cleared   302 200 404 404 404 404 200
@@ -131,7 +137,7 @@ def build_world() -> dict:
     return {
         "users": users,
         "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed},
-        "tokens": {"token_a": token_a, "export_a": export_a},
+        "tokens": {"token_a": token_a, "export_a": export_a, "child_a": cleared.patient},
     }
 
 
@@ -154,7 +160,7 @@ def test_the_matrix_covers_every_named_url_of_the_portal():
 
     names = {line.split()[1] for line in MATRIX.strip().splitlines()}
     portal_names = set()
-    for namespace in ("scans", "reviews", "staff", "accounts"):
+    for namespace in ("scans", "reviews", "staff", "accounts", "patients"):
         resolver = get_resolver().namespace_dict[namespace][1]
         portal_names |= {f"{namespace}:{name}" for name in resolver.reverse_dict if isinstance(name, str)}
 

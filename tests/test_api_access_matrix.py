@@ -16,6 +16,8 @@ MATRIX = """
 GET     api:schema        -         200 200 200 200 200 200 200
 GET     api:docs          -         200 200 200 200 200 200 200
 POST    api:token         -         400 400 400 400 400 400 400
+GET     api:patients      -         401 200 200 200 200 200 200
+POST    api:patients      -         401 400 400 400 400 400 400
 GET     api:scans         -         401 200 200 200 200 200 200
 POST    api:scans         -         401 400 400 400 400 400 400
 GET     api:scan          cleared   401 200 404 404 404 404 200

@@ -53,6 +53,17 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(db):
     assert "Unknown query parameter(s): staus" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("page", ["", "two", "-1"])
+def test_a_page_that_is_not_a_number_is_refused_not_read_as_the_first(db, page):
+    from tests.api_helpers import token_client
+    from tests.factories import UserFactory
+
+    response = token_client(UserFactory()).get(f"/api/v1/scans/?page={page}")
+
+    assert response.status_code == 400
+    assert "page number" in response.json()["detail"]
+
+
 def test_an_undeclared_method_is_405_even_where_a_permission_would_answer_404(db):
     from tests.api_helpers import token_client
     from tests.factories import UserFactory

@@ -87,7 +87,10 @@ def test_the_decision_form_is_shown_only_to_the_radiologist_holding_the_case(cli
 
 def test_the_patients_earlier_xrays_are_shown_with_their_results_once_the_case_is_held(client, radiologist, case):
     earlier = PredictionFactory(
-        normal=True, scan__owner=case.owner, scan__created_at=case.created_at - timedelta(days=30)
+        normal=True,
+        scan__owner=case.owner,
+        scan__patient=case.patient,
+        scan__created_at=case.created_at - timedelta(days=30),
     ).scan
     ReviewFactory(prediction=earlier.latest_prediction, finding=Review.Finding.NO_PNEUMONIA)
     unrelated = PredictionFactory(normal=True).scan

@@ -116,9 +116,14 @@ def test_compare_shows_this_and_the_previous_xray_with_both_readings(client, db)
     previous = PredictionFactory(normal=True).scan
     ReviewFactory(prediction=previous.latest_prediction, finding="no_pneumonia")
     current = PredictionFactory(
-        probability=0.82, scan__owner=previous.owner, scan__created_at=previous.created_at + timedelta(days=7)
+        probability=0.82,
+        scan__owner=previous.owner,
+        scan__patient=previous.patient,
+        scan__created_at=previous.created_at + timedelta(days=7),
     ).scan
-    older = ScanFactory(owner=previous.owner, created_at=previous.created_at - timedelta(days=7))
+    older = ScanFactory(
+        owner=previous.owner, patient=previous.patient, created_at=previous.created_at - timedelta(days=7)
+    )
     ScanFactory(created_at=previous.created_at + timedelta(days=1))  # someone else's, in between
     client.force_login(current.owner)
 

@@ -6,7 +6,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scans.models import Scan
-from tests.factories import PredictionFactory, ReviewFactory, ScanFactory, UserFactory, private_media  # noqa: F401
+from tests.factories import (  # noqa: F401
+    PatientFactory,
+    PredictionFactory,
+    ReviewFactory,
+    ScanFactory,
+    UserFactory,
+    private_media,
+)
 
 HISTORY_URL = reverse("scans:history")
 
@@ -73,15 +80,15 @@ def test_unfinished_and_refused_scans_say_so(client, db):
     assert "Rejected" in page
 
 
-def test_the_trend_draws_past_results_as_an_inline_svg_line(client, db):
-    patient = UserFactory()
+def test_the_trend_draws_one_childs_past_results_as_an_inline_svg_line(client, db):
+    child = PatientFactory()
     now = timezone.now()
     for days, probability in [(3, 0.2), (2, 0.6), (1, 0.9)]:
-        scan = ScanFactory(owner=patient, done=True, created_at=now - timedelta(days=days))
+        scan = ScanFactory(owner=child.owner, patient=child, done=True, created_at=now - timedelta(days=days))
         PredictionFactory(scan=scan, probability=probability)
-    client.force_login(patient)
+    client.force_login(child.owner)
 
-    page = client.get(HISTORY_URL).content.decode()
+    page = client.get(child.get_absolute_url()).content.decode()
 
     assert "<svg" in page
     assert "<polyline" in page

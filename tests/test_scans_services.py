@@ -5,13 +5,18 @@ from pathlib import Path
 import pytest
 
 from scans.models import Scan
-from scans.services import create_scan
+from scans.services import ClinicalContext, create_scan
 from scans.validation import ValidatedUpload
-from tests.factories import GREY_PNG, UserFactory, private_media  # noqa: F401
+from tests.factories import GREY_PNG, PatientFactory, private_media  # noqa: F401
 
 
 def validated() -> ValidatedUpload:
     return ValidatedUpload(GREY_PNG, 64, 64, "PNG", len(GREY_PNG), "0" * 64, "grey.png")
+
+
+def account_and_context():
+    patient = PatientFactory()
+    return patient.owner, validated(), ClinicalContext(patient)
 
 
 def stored_files(settings) -> list[Path]:
@@ -21,7 +26,7 @@ def stored_files(settings) -> list[Path]:
 
 def test_it_stores_the_png_and_queues_the_scan_on_commit(db, settings, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        scan = create_scan(UserFactory(), validated())
+        scan = create_scan(*account_and_context())
 
     assert scan.status == Scan.Status.QUEUED
     assert scan.queued_at is not None
@@ -36,7 +41,7 @@ def test_a_failure_after_storing_leaves_neither_row_nor_file(db, settings, monke
     monkeypatch.setattr(Scan, "start_inference", broken_queue)
 
     with pytest.raises(RuntimeError):
-        create_scan(UserFactory(), validated())
+        create_scan(*account_and_context())
 
     assert not Scan.objects.exists()
     assert stored_files(settings) == []

@@ -94,9 +94,9 @@ def test_a_real_xray_becomes_a_queued_scan_stored_as_a_clean_png(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = upload(client, SimpleUploadedFile(name, data, content_type="image/jpeg"))
 
-    assert response.status_code == 302
-    assert response["Location"] == reverse("scans:history")
     scan = Scan.objects.get(owner=patient)
+    assert response.status_code == 302
+    assert response["Location"] == scan.get_absolute_url()  # one file: the reading arrives on its own page
     assert scan.status == Scan.Status.QUEUED
     assert scan.original_filename == name
     assert (scan.width, scan.height) == Image.open(io.BytesIO(data)).size

@@ -8,6 +8,7 @@ register = template.Library()
 
 WIDTH, HEIGHT, MARGIN = 600, 160, 16
 LEFT = MARGIN * 3  # room for the percentage labels
+DATE_AXIS = 20  # room below the chart for the first and last dates
 
 
 @register.inclusion_tag("scans/_trend.html")
@@ -28,7 +29,8 @@ def result_trend(readings):
         "label_x": LEFT - MARGIN / 2,
         "polyline": " ".join(f"{point['x']},{point['y']}" for point in points),
         "width": WIDTH,
-        "height": HEIGHT,
+        "height": HEIGHT + DATE_AXIS,
+        "axis_y": HEIGHT + DATE_AXIS - 4,
         "lowest": min(percents, default=None),
         "highest": max(percents, default=None),
         "gridlines": [{"percent": percent, "y": _y(percent)} for percent in (0, 50, 100)],

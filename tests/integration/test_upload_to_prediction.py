@@ -33,8 +33,9 @@ def patient_client(client, transactional_db):
 def upload(client, name: str, data: bytes) -> Scan:
     response = client.post(reverse("scans:upload"), {"files": SimpleUploadedFile(name, data)})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert response["Location"] == reverse("scans:history")
-    return Scan.objects.get(owner=client.patient, original_filename=name)
+    scan = Scan.objects.get(owner=client.patient, original_filename=name)
+    assert response["Location"] == scan.get_absolute_url()  # one file: its own page
+    return scan
 
 
 def test_an_uploaded_xray_gets_one_prediction_with_a_heatmap(

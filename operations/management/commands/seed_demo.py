@@ -1,6 +1,7 @@
 """Create demo accounts for trying the portal locally (refused under production settings)."""
 
 import io
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.mfa import must_use_mfa
 from accounts.models import User
+from patients.models import Patient
 from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
 
@@ -23,11 +25,21 @@ DEMO_USERS = (
     ("radiologist@example.com", User.Role.RADIOLOGIST),
     ("admin@example.com", User.Role.ADMIN),
 )
-# (owner, file name, probability, label, indeterminate): what the radiologist's worklist starts with.
+# (owner, child, age in months, file name, probability, label, indeterminate, symptoms): what the
+# radiologist's worklist starts with. The first parent has two children.
 DEMO_READINGS = (
-    ("patient@example.com", "demo-suspected.png", 0.91, Prediction.Label.PNEUMONIA, False),
-    ("patient@example.com", "demo-uncertain.png", 0.34, Prediction.Label.NORMAL, True),
-    ("patient2@example.com", "demo-cleared.png", 0.06, Prediction.Label.NORMAL, False),
+    (
+        "patient@example.com",
+        "Mia",
+        40,
+        "demo-suspected.png",
+        0.91,
+        Prediction.Label.PNEUMONIA,
+        False,
+        ["cough", "fever"],
+    ),
+    ("patient@example.com", "Leo", 20, "demo-uncertain.png", 0.34, Prediction.Label.NORMAL, True, ["cough"]),
+    ("patient2@example.com", "Sam", 30, "demo-cleared.png", 0.06, Prediction.Label.NORMAL, False, []),
 )
 DEMO_MODEL_VERSION = "demo-readings"
 
@@ -69,8 +81,10 @@ class Command(BaseCommand):
         TOTP.activate(user, secret)
         self.stdout.write(f"            {user.email} logs in with a code: add key {secret} to an authenticator app")
 
-    def seed_scan(self, email, filename, probability, label, indeterminate):
+    def seed_scan(self, email, child, age_months, filename, probability, label, indeterminate, symptoms):
         owner = User.objects.get(email=email)
+        born = timezone.localdate() - timedelta(days=round(age_months * 30.44))
+        patient, _ = Patient.objects.get_or_create(owner=owner, name=child, defaults={"date_of_birth": born})
         if Scan.objects.filter(owner=owner, original_filename=filename).exists():
             self.stdout.write(f"kept        {filename} for {email}")
             return
@@ -78,7 +92,8 @@ class Command(BaseCommand):
         now = timezone.now()
         with transaction.atomic():
             scan = Scan(
-                owner=owner, original_filename=filename, source_format="PNG", width=512, height=512,
+                owner=owner, patient=patient, age_at_scan_months=patient.age_in_months_on(timezone.localdate()),
+                symptoms=symptoms, original_filename=filename, source_format="PNG", width=512, height=512,
                 size_bytes=len(png), sha256="", status=Scan.Status.DONE, queued_at=now, started_at=now, finished_at=now,
             )  # fmt: skip
             scan.image.save("scan.png", ContentFile(png), save=False)
