@@ -3,12 +3,17 @@
 Playwright cannot download its own browser here, so it drives Debian's /usr/bin/chromium
 (`make test` installs it). Screenshots go to $SCREENSHOTS_DIR when set (`make screenshots` points it
 at docs/screenshots), otherwise to the test's temporary folder.
+
+Every page a test visits is audited by axe-core against WCAG 2.2 AA (tests/browser/axe.py); a violation
+anywhere fails the test, as does anything the Content-Security-Policy blocked.
 """
 
 import os
 from pathlib import Path
 
 import pytest
+
+from tests.browser.axe import AccessibilityWatch
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -41,7 +46,8 @@ def chromium(django_db_setup):
 
 
 @pytest.fixture
-def page(chromium, live_server):
+def watched_page(chromium, live_server):
+    """A page in a new browser context, and the axe audits of every page it visits."""
     context = chromium.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -52,18 +58,35 @@ def page(chromium, live_server):
             blocked.append(message.text)
 
     page.on("console", note_blocked)
-    yield page
-    context.close()
+    accessibility = AccessibilityWatch(page)
+    yield page, accessibility
+    try:
+        violations = accessibility.finish()
+    finally:
+        context.close()
     assert blocked == [], f"the Content-Security-Policy blocked what a page needs: {blocked}"
+    assert violations == [], "axe found WCAG 2.2 AA violations:\n" + "\n".join(map(str, violations))
 
 
 @pytest.fixture
-def screenshot(page, tmp_path):
-    """screenshot("name") saves the current page as name.png."""
+def page(watched_page):
+    return watched_page[0]
+
+
+@pytest.fixture
+def accessibility(watched_page):
+    """accessibility.audit() runs axe on the page as it is now, e.g. after a fragment was swapped in."""
+    return watched_page[1]
+
+
+@pytest.fixture
+def screenshot(page, accessibility, tmp_path):
+    """screenshot("name") saves the current page as name.png, once axe has audited it."""
     folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:
+        accessibility.audit()
         path = folder / f"{name}.png"
         page.screenshot(path=path, full_page=True, animations="disabled")
         return path
