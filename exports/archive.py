@@ -23,7 +23,8 @@ IN_MEMORY_BYTES = 20 * 1024 * 1024
 README = """Your data from the pneumonia screening portal, exported {when}.
 
 account.json            your account and preferences
-scans/<id>/scan.json    each X-ray: upload facts, status, the computer's readings, the radiologist's review
+scans/<id>/scan.json    each X-ray: whose it is (the profile), age, symptoms, upload facts, status, the
+                        computer's readings, the radiologist's review
 scans/<id>/xray.png     the X-ray as the model read it
 scans/<id>/heatmap-*.png  the areas that influenced each reading most
 scans/<id>/deidentified.dcm  for DICOM uploads: the copy kept without what identifies you
@@ -38,7 +39,7 @@ def export_zip(user):
     with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README.format(when=_iso(timezone.now())))
         archive.writestr("account.json", _json(account_record(user)))
-        for scan in Scan.objects.filter(owner=user).with_latest_prediction():
+        for scan in Scan.objects.filter(owner=user).with_latest_prediction().select_related("patient"):
             _write_scan(archive, scan, user)
         archive.writestr("access-log.json", _json(access_log(user)))
     stream.seek(0)
@@ -92,6 +93,11 @@ def scan_record(scan: Scan, user) -> dict:
         "status": scan.status,
         "status_reason": scan.status_reason,
         "finished": _iso(scan.finished_at),
+        "patient": {"id": scan.patient_id, "name": scan.patient.name, "date_of_birth": _iso(scan.patient.date_of_birth)},
+        "age_at_scan_months": scan.age_at_scan_months,
+        "symptoms": scan.symptoms,
+        "illness_days": scan.illness_days,
+        "breaths_per_minute": scan.breaths_per_minute,
         "review_requested": _iso(_review_requested_at(scan)),
         "dicom_deidentification": scan.dicom_summary,
         "readings": [_reading_record(prediction) for prediction in _readings(scan, user)],

@@ -93,6 +93,18 @@ def test_the_export_has_the_readings_and_reviews_but_not_the_internal_note(clien
     assert not [name for name in archive.namelist() if b"films from March" in archive.read(name)]
 
 
+def test_each_exported_xray_says_whose_it_is_and_what_was_reported_with_it(client, patient):
+    scan = patient.scans.first()
+    Scan.objects.filter(pk=scan.pk).update(symptoms=["cough"], illness_days=2)
+
+    record = json.loads(download_export(client, patient).read(f"scans/{scan.pk}/scan.json"))
+
+    assert record["patient"] == {
+        "id": scan.patient_id, "name": scan.patient.name, "date_of_birth": scan.patient.date_of_birth.isoformat()
+    }  # fmt: skip
+    assert (record["age_at_scan_months"], record["symptoms"], record["illness_days"]) == (36, ["cough"], 2)
+
+
 def test_the_export_holds_nothing_of_another_patient(client, patient):
     other = ScanFactory(original_filename="someone-else.jpeg")
 
