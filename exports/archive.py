@@ -93,7 +93,11 @@ def scan_record(scan: Scan, user) -> dict:
         "status": scan.status,
         "status_reason": scan.status_reason,
         "finished": _iso(scan.finished_at),
-        "patient": {"id": scan.patient_id, "name": scan.patient.name, "date_of_birth": _iso(scan.patient.date_of_birth)},
+        "patient": {
+            "id": scan.patient_id,
+            "name": scan.patient.name,
+            "date_of_birth": _iso(scan.patient.date_of_birth),
+        },
         "age_at_scan_months": scan.age_at_scan_months,
         "symptoms": scan.symptoms,
         "illness_days": scan.illness_days,
