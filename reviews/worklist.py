@@ -86,7 +86,11 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
         **{name: Count("pk", filter=test) for name, test in filters.items()},
     )
     chosen = waiting.filter(*chosen_filters)
-    cases = chosen.select_related("scan__owner", "scan__patient", "claimed_by", "prediction").only(*ROW_COLUMNS).most_urgent_first()
+    cases = (
+        chosen.select_related("scan__owner", "scan__patient", "claimed_by", "prediction")
+        .only(*ROW_COLUMNS)
+        .most_urgent_first()
+    )
     return Worklist(cases, counts, reason, claim)
 
 

@@ -76,8 +76,10 @@ class ClinicalContextForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         naming_someone_new = not cleaned.get("patient") and cleaned.get("new_patient_name", "").strip()
-        if naming_someone_new and not cleaned.get("new_patient_date_of_birth") and not self.has_error(
-            "new_patient_date_of_birth"
+        if (
+            naming_someone_new
+            and not cleaned.get("new_patient_date_of_birth")
+            and not self.has_error("new_patient_date_of_birth")
         ):
             self.add_error("new_patient_date_of_birth", "Give the new person's date of birth, for their age.")
         return cleaned
@@ -89,7 +91,9 @@ class ClinicalContextForm(forms.Form):
         patient = data["patient"]
         if patient is None and data["new_patient_name"].strip():
             patient = Patient.objects.create(
-                owner=self.account, name=data["new_patient_name"].strip(), date_of_birth=data["new_patient_date_of_birth"]
+                owner=self.account,
+                name=data["new_patient_name"].strip(),
+                date_of_birth=data["new_patient_date_of_birth"],
             )
         patient = patient or Patient.objects.default_for(self.account)
         return ClinicalContext(
