@@ -72,8 +72,8 @@ def urgent_care(signs: list[str]) -> str | None:
         return None
     return (
         "Seek medical care now: " + "; ".join(sign[0].lower() + sign[1:] for sign in signs) + " "
-        + ("is a danger sign" if len(signs) == 1 else "are danger signs")
-        + f" that need a clinician today, whatever the computer reading says. Source: {IMCI_SOURCE}."
+        + ("is a danger sign that needs" if len(signs) == 1 else "are danger signs that need")
+        + f" a clinician today, whatever the computer reading says. Source: {IMCI_SOURCE}."
     )  # fmt: skip
 
 

@@ -186,7 +186,8 @@ class Scan(models.Model):
 
     @property
     def symptom_labels(self) -> list[str]:
-        return [clinical.Symptom(code).label for code in self.symptoms if code in clinical.Symptom.values]
+        """The everyday symptoms reported, in words; danger signs are shown apart (danger_signs)."""
+        return [symptom.label for symptom in clinical.EVERYDAY_SYMPTOMS if symptom in self.symptoms]
 
     @property
     def dicom_kept(self) -> list[tuple[str, str]]:

@@ -39,7 +39,7 @@ def upload_for(page, xray_file, name: str, symptoms=(), danger_signs=(), days: s
 
 
 def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_context(
-    page, live_server, celery_worker_process, xray_path, tmp_path
+    page, screenshot, live_server, celery_worker_process, xray_path, tmp_path
 ):
     parent = verified(UserFactory(email="parent@example.com"))
     radiologist = verified(RadiologistFactory())
@@ -49,6 +49,7 @@ def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_conte
     add_profile(page, "Mia", today - timedelta(days=3 * 365))
     add_profile(page, "Leo", today - timedelta(days=2 * 365))
     add_profile(page, "Me", today - timedelta(days=40 * 365 + 10))
+    screenshot("family-profiles")
 
     upload_for(page, xray_path, "Mia", symptoms=["Cough", "Fever, sweats or chills"], days="3")
     expect(page.locator(".result .probability")).to_contain_text("estimated chance of pneumonia", timeout=60_000)
@@ -56,6 +57,7 @@ def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_conte
     expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
 
     upload_for(page, xray_path, "Leo", symptoms=["Cough"], danger_signs=["The lower chest pulls in when breathing in"])
+    screenshot("family-urgent-care")
     urgent = page.locator(".urgent-care-panel")
     expect(urgent).to_contain_text("Seek medical care now")  # at once, before the reading
     expect(urgent).to_contain_text("WHO Integrated Management of Childhood Illness")
@@ -65,6 +67,7 @@ def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_conte
     expect(page.locator(".result .population-warning")).to_contain_text(
         "made for children aged one to five; for a 40-year-old it may be wrong", timeout=60_000
     )
+    screenshot("family-adult-warning")
 
     page.goto("/scans/")
     tabs = page.get_by_role("navigation", name="Whose X-rays")
@@ -72,6 +75,7 @@ def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_conte
         expect(tabs.get_by_role("link", name=name)).to_be_visible()
     tabs.get_by_role("link", name="Leo").click()
     expect(page.locator("main h1")).to_have_text("Leo's X-rays")
+    screenshot("family-history")
     log_out(page)
 
     leo_scan = Scan.objects.get(patient__name="Leo")
@@ -83,10 +87,12 @@ def test_a_parent_with_two_children_and_a_radiologist_who_reviews_with_the_conte
     expect(first_row).to_contain_text("Danger signs")
     adult_row = page.locator(f'tr.case[data-case="{Scan.objects.get(patient__name="Me").pk}"]')
     expect(adult_row).to_contain_text("for a 40-year-old it may be wrong")
+    screenshot("family-worklist")
     first_row.get_by_role("button", name=re.compile("Claim")).click()
     context = page.locator(".case-context")
     expect(context).to_contain_text("Leo, 2 years at the X-ray")
     expect(context).to_contain_text("The lower chest pulls in when breathing in")
+    screenshot("family-review-case")
     page.get_by_label("Pneumonia", exact=True).check()
     page.get_by_label("Note to the patient").fill("Please see your doctor today.")
     page.get_by_role("button", name="Sign the review").click()
