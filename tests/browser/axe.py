@@ -26,9 +26,47 @@ from playwright.sync_api import Error as PlaywrightError
 AXE_SCRIPT = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AUDITED_MARK = "data-axe-audited"
+# axe's target-size rule passes a small target that has room around it, as WCAG 2.5.8 allows; the issue
+# asks for 24x24 outright, so the audit also measures every control itself. A link inside a sentence is
+# exempt, as in WCAG. Not on Django's admin pages, whose sizes are Django's (axe's rule still runs there).
+SMALL_TARGETS = """() => {
+  const controls = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], '
+    + '[tabindex]:not([tabindex="-1"])';
+  const blockAround = element => {
+    let block = element.parentElement;
+    while (block.parentElement && getComputedStyle(block).display.startsWith("inline")) block = block.parentElement;
+    return block;
+  };
+  const inSentence = element => getComputedStyle(element).display === "inline"
+    && blockAround(element).textContent.trim() !== element.textContent.trim();
+  const selector = element => {
+    const steps = [];
+    for (let node = element; node && node !== document.body; node = node.parentElement) {
+      if (node.id) { steps.unshift("#" + CSS.escape(node.id)); break; }
+      const alike = [...node.parentElement.children].filter(sibling => sibling.tagName === node.tagName);
+      steps.unshift(node.tagName.toLowerCase() + (alike.length > 1 ? `:nth-of-type(${alike.indexOf(node) + 1})` : ""));
+    }
+    return steps.join(" > ");
+  };
+  const small = [];
+  for (const element of document.querySelectorAll(controls)) {
+    const box = element.getBoundingClientRect();
+    const [width, height] = [Math.round(box.width), Math.round(box.height)];
+    if (!width || !height || (width >= 24 && height >= 24) || inSentence(element)) continue;
+    if (getComputedStyle(element).visibility === "hidden") continue;
+    small.push(`${selector(element)} (${width}x${height})`);
+  }
+  return small;
+}"""
+TARGET_SIZE_24 = {
+    "id": "target-size-24px",
+    "impact": "serious",
+    "help": "Controls must be at least 24x24 CSS pixels themselves, not only spaced apart (WCAG 2.5.8)",
+}
+SIZES_NOT_OURS = "/admin/"
 RUN_AXE = """async ({ tags, mark }) => {
   document.documentElement.setAttribute(mark, "");
-  if (document.contentType !== "text/html") return [];  // an image or PDF opened on its own
+  if (document.contentType !== "text/html") return null;
   const results = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
   return results.violations;
 }"""
@@ -132,6 +170,10 @@ class AccessibilityWatch:
         if not page.evaluate("typeof axe !== 'undefined'"):
             page.evaluate(AXE_SCRIPT)
         results = page.evaluate(RUN_AXE, {"tags": WCAG_22_AA, "mark": AUDITED_MARK})
+        if results is None:  # an image or PDF opened on its own
+            return
+        if not urlsplit(page.url).path.startswith(SIZES_NOT_OURS) and (small := page.evaluate(SMALL_TARGETS)):
+            results.append({**TARGET_SIZE_24, "nodes": [{"target": [target]} for target in small]})
         self.audited.append(page.url)
         self.violations.extend(violations_in(page.url, results))
 
