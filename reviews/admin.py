@@ -15,6 +15,9 @@ class ReviewCaseAdmin(admin.ModelAdmin):
     """The worklist as admins see it: why each case waits, who holds it, and the hand to move it."""
 
     list_display = ["scan_link", "reason", "state", "priority", "waiting_since", "claimed_by", "claim_expires_at"]
+    # The case's own page from its reason: the first column already links to the scan, and a second
+    # link wrapped round it would leave an empty link (axe's link-name).
+    list_display_links = ["reason"]
     list_filter = ["state", "reason", "priority", ("claimed_by", admin.EmptyFieldListFilter)]
     search_fields = ["=scan__id", "scan__owner__email", "claimed_by__email"]
     list_select_related = ["scan", "claimed_by"]

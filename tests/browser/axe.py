@@ -93,14 +93,6 @@ ALLOWED = [
         "(ClearableFileInput's use_fieldset); axe does not take the legend. Only a copy of Django's "
         "admin/includes/fieldset.html would change that.",
     ),
-    Allowed(
-        "/admin/reviews/reviewcase/",
-        "link-name",
-        r"tr:nth-child\(\d+\) > \.field-scan_link > a:nth-child\(1\)",
-        "ReviewCaseAdmin's first column is a link to the scan, and Django links a changelist's first column "
-        "to the change form: the browser splits the nested links and leaves Django's empty. The fix is "
-        "list_display_links in reviews/admin.py; until it is made, this entry stands.",
-    ),
 ]
 
 
