@@ -22,7 +22,7 @@ from scans.report import render_report
 IN_MEMORY_BYTES = 20 * 1024 * 1024
 README = """Your data from the pneumonia screening portal, exported {when}.
 
-account.json            your account and preferences
+account.json            your account and preferences (not in a copy of one person's X-rays)
 scans/<id>/scan.json    each X-ray: whose it is (the profile), age, symptoms, upload facts, status, the
                         computer's readings, the radiologist's review
 scans/<id>/xray.png     the X-ray as the model read it
@@ -33,15 +33,20 @@ access-log.json         who viewed, downloaded or changed your X-rays and accoun
 """
 
 
-def export_zip(user):
-    """The zip as an open binary file, positioned at its start."""
+def export_zip(user, patient=None):
+    """The zip as an open binary file, positioned at its start: everything of the account, or one
+    profile's X-rays only (no account details then: it is made to be shared, with a doctor say)."""
+    scans = Scan.objects.filter(owner=user)
+    if patient is not None:
+        scans = scans.filter(patient=patient)
     stream = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES)
     with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README.format(when=_iso(timezone.now())))
-        archive.writestr("account.json", _json(account_record(user)))
-        for scan in Scan.objects.filter(owner=user).with_latest_prediction().select_related("patient"):
+        if patient is None:
+            archive.writestr("account.json", _json(account_record(user)))
+        for scan in scans.with_latest_prediction().select_related("patient"):
             _write_scan(archive, scan, user)
-        archive.writestr("access-log.json", _json(access_log(user)))
+        archive.writestr("access-log.json", _json(access_log(user, patient)))
     stream.seek(0)
     return stream
 
@@ -137,10 +142,14 @@ def _review_record(review) -> dict:
     return {"finding": review.finding, "note_to_you": review.patient_note, "reviewed": _iso(review.created_at)}
 
 
-def access_log(user) -> list[dict]:
-    """Events by the user or about their X-rays; other people appear by role only."""
-    own_scans = Scan.objects.filter(owner=user).values("pk")
-    events = AuditEvent.objects.filter(actor=user) | AuditEvent.objects.filter(scan_id__in=own_scans)
+def access_log(user, patient=None) -> list[dict]:
+    """Events about the user's X-rays (one profile's only, if given) and, for the whole account, everything
+    the user did; other people appear by role only."""
+    scans = Scan.objects.filter(owner=user)
+    if patient is not None:
+        events = AuditEvent.objects.filter(scan_id__in=scans.filter(patient=patient).values("pk"))
+    else:
+        events = AuditEvent.objects.filter(actor=user) | AuditEvent.objects.filter(scan_id__in=scans.values("pk"))
     return [
         {
             "when": _iso(event.created_at),

@@ -20,6 +20,14 @@ class DataExport(models.Model):
         FAILED = "failed", "Could not be prepared"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="One person's X-rays only (to share with a doctor); empty for everything of the account.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     file = models.FileField(upload_to=export_path, max_length=255, blank=True)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)

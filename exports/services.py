@@ -23,13 +23,15 @@ BUILD_EXPORT_TASK = "exports.tasks.build_data_export"
 BUILD_TIME_LIMIT_SECONDS = 660
 
 
-def request_export(user) -> DataExport:
-    """The user's unfinished export, or a new one queued for a worker once this transaction commits."""
+def request_export(user, patient=None) -> DataExport:
+    """The user's unfinished export of the same scope (everything, or one profile's X-rays), or a new one
+    queued for a worker once this transaction commits."""
     with transaction.atomic():
-        pending = DataExport.objects.select_for_update().filter(owner=user, status=DataExport.Status.QUEUED).first()
+        unfinished = DataExport.objects.select_for_update().filter(owner=user, status=DataExport.Status.QUEUED)
+        pending = unfinished.filter(patient=patient).first()
         if pending is not None:
             return pending
-        export = DataExport.objects.create(owner=user)
+        export = DataExport.objects.create(owner=user, patient=patient)
         send = functools.partial(app.send_task, BUILD_EXPORT_TASK, kwargs={"export_id": export.pk})
         transaction.on_commit(send, robust=True)  # a broker outage leaves it queued for the sweeper
     return export
@@ -42,7 +44,7 @@ def take_for_worker(export_id: int) -> DataExport | None:
     taken = DataExport.objects.filter(
         Q(started_at__isnull=True) | Q(started_at__lt=abandoned_before), pk=export_id, status=DataExport.Status.QUEUED
     ).update(started_at=now)
-    return DataExport.objects.select_related("owner").get(pk=export_id) if taken else None
+    return DataExport.objects.select_related("owner", "patient").get(pk=export_id) if taken else None
 
 
 def build(export_id: int) -> str:
@@ -51,7 +53,7 @@ def build(export_id: int) -> str:
     if export is None:
         return "skipped"
     try:
-        with export_zip(export.owner) as archive:
+        with export_zip(export.owner, export.patient) as archive:
             export.file.save("export.zip", File(archive), save=False)
     except transient_errors():
         raise  # the house task retries these

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from audit.services import Action, record
 from exports import services
 from exports.models import DataExport
+from patients.models import Patient
 from scans.downloads import ZIP, private_file
 
 SHOWN = 5
@@ -19,16 +20,23 @@ SHOWN = 5
 @login_required
 @require_http_methods(["GET", "POST"])
 def exports_page(request):
+    patients = Patient.objects.of(request.user)
     if request.method == "POST":
-        services.request_export(request.user)
+        chosen = request.POST.get("patient") or None
+        patient = patients.filter(pk=chosen).first() if chosen and chosen.isdecimal() else None
+        if chosen and patient is None:
+            messages.error(request, "Choose one of your profiles, or everything.")
+            return redirect("exports:page")
+        services.request_export(request.user, patient)
         messages.success(request, "Your data is being prepared. This page shows when it is ready.")
         return redirect("exports:page")
-    exports = request.user.data_exports.all()[:SHOWN]
+    exports = request.user.data_exports.select_related("patient")[:SHOWN]
     template = "exports/_list.html" if request.htmx else "exports/page.html"
     context = {
         "exports": exports,
         "polling": any(e.is_unfinished for e in exports),
         "keep_days": settings.EXPORT_KEEP_DAYS,
+        "patients": patients,
     }
     return render(request, template, context)
 

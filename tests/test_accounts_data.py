@@ -18,6 +18,7 @@ from portal.celery import app
 from scans.models import Prediction, Scan
 from tests.factories import (  # noqa: F401
     PASSWORD,
+    PatientFactory,
     PredictionFactory,
     RadiologistFactory,
     ReviewFactory,
@@ -47,11 +48,11 @@ def stored_files() -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 
 
-def download_export(client, user) -> zipfile.ZipFile:
+def download_export(client, user, **fields) -> zipfile.ZipFile:
     """Ask for a copy on the page, let a worker's task build it, then download it from the page's link."""
     client.force_login(user)
     with TestCase.captureOnCommitCallbacks() as callbacks:
-        assert client.post(EXPORT_URL).status_code == 302
+        assert client.post(EXPORT_URL, fields).status_code == 302
     (queued,) = callbacks
     app.loader.import_default_modules()  # the task modules a worker imports at start
     app.tasks[queued.args[0]].apply(kwargs=queued.keywords["kwargs"], throw=True)
@@ -103,6 +104,29 @@ def test_each_exported_xray_says_whose_it_is_and_what_was_reported_with_it(clien
         "id": scan.patient_id, "name": scan.patient.name, "date_of_birth": scan.patient.date_of_birth.isoformat()
     }  # fmt: skip
     assert (record["age_at_scan_months"], record["symptoms"], record["illness_days"]) == (36, ["cough"], 2)
+
+
+def test_a_copy_of_one_profile_holds_only_their_xrays_and_no_account_details(client, patient):
+    reviewed = patient.scans.get(reviews__isnull=False)
+    other_child = PatientFactory(owner=patient, name="Leo")
+    elsewhere = ScanFactory(owner=patient, patient=other_child)
+
+    archive = download_export(client, patient, patient=other_child.pk)
+
+    names = set(archive.namelist())
+    assert f"scans/{elsewhere.pk}/scan.json" in names
+    assert not [name for name in names if name.startswith(f"scans/{reviewed.pk}/")]
+    assert "account.json" not in names
+    assert {event["scan"] for event in json.loads(archive.read("access-log.json"))} <= {elsewhere.pk}
+
+
+def test_another_accounts_profile_cannot_be_exported(client, patient):
+    client.force_login(patient)
+
+    response = client.post(EXPORT_URL, {"patient": PatientFactory().pk}, follow=True)
+
+    assert "Choose one of your profiles" in response.content.decode()
+    assert not patient.data_exports.exists()
 
 
 def test_the_export_holds_nothing_of_another_patient(client, patient):
