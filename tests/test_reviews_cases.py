@@ -11,7 +11,7 @@ from django.utils import timezone
 from reviews import services
 from reviews.models import HOURS_PER_PRIORITY_POINT, ReviewCase
 from reviews.worklist import worklist
-from scans.models import Prediction
+from scans.models import Prediction, Scan
 from tests.factories import (  # noqa: F401
     PredictionFactory,
     RadiologistFactory,
@@ -119,7 +119,7 @@ def test_the_migration_turns_the_old_scan_columns_into_cases(transactional_db, s
     old = [("scans", "0005_worker_task_id"), ("reviews", "0001_initial")]
     executor.migrate(old)
     apps = executor.loader.project_state(old).apps
-    Scan, Prediction_, Review, User = (
+    OldScan, Prediction_, Review, User = (
         apps.get_model(*name)
         for name in (("scans", "Scan"), ("scans", "Prediction"), ("reviews", "Review"), ("accounts", "User"))
     )
@@ -128,7 +128,7 @@ def test_the_migration_turns_the_old_scan_columns_into_cases(transactional_db, s
     radiologist = User.objects.create(email="radiologist@example.com", role="radiologist")
 
     def scan(needs_review: bool, **columns):
-        made = Scan.objects.create(
+        made = OldScan.objects.create(
             owner=owner, status="done", image="x.png", original_filename="x.png", source_format="PNG",
             width=1, height=1, size_bytes=1, sha256="0", finished_at=now - timedelta(hours=2), **columns,
         )  # fmt: skip
@@ -157,3 +157,5 @@ def test_the_migration_turns_the_old_scan_columns_into_cases(transactional_db, s
     assert cases[claimed].claim_expires_at == now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
     assert cases[reviewed].state == "reviewed"
     assert Prediction.objects.filter(pk=cases[flagged].prediction_id).exists()
+    # Scans from before profiles belong to their account's default profile (scans 0007 and 0008).
+    assert set(Scan.objects.values_list("patient__name", "patient__owner_id")) == {("My X-rays", owner.pk)}

@@ -58,11 +58,4 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, default=list, help_text="Codes of scans.clinical.Symptom."),
         ),
         migrations.RunPython(give_each_account_a_default_profile, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="scan",
-            name="patient",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.RESTRICT, related_name="scans", to="patients.patient"
-            ),
-        ),
     ]
