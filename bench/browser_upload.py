@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -35,7 +36,7 @@ def main(argv=None) -> None:
 
     from patients.models import Patient
 
-    var = Path(__import__("os").environ["PORTAL_VAR_DIR"])
+    var = Path(os.environ["PORTAL_VAR_DIR"])
     parent, _ = make_patient("browser")
     child = Patient.objects.create(owner=parent, name="Mia", date_of_birth="2023-03-01")
     client = Client()

@@ -37,10 +37,6 @@ class ReviewCaseQuerySet(models.QuerySet):
         """Leave out the user's own X-rays (a small subquery on the owner index, as above)."""
         return self.exclude(scan__in=Scan.objects.filter(owner=user).values("pk"))
 
-    def claimed(self, now: datetime | None = None):
-        """Held by a live claim (one past its expiry is abandoned: anyone may take the case over)."""
-        return self.filter(claimed_by__isnull=False, claim_expires_at__gte=now or timezone.now())
-
     def most_urgent_first(self):
         return self.order_by("-priority", "due_at", "pk")
 
