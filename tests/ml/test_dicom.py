@@ -52,6 +52,8 @@ def test_dicom_is_recognised_by_content_whatever_its_name(grey, tmp_path):
         ({"Modality": "MR"}, "MR study"),
         ({"BodyPartExamined": "HAND"}, "shows the hand"),
         ({"NumberOfFrames": 3}, "several frames"),
+        ({"ViewPosition": "LL"}, "lateral"),
+        ({"ViewPosition": "RL"}, "lateral"),
     ],
 )
 def test_dicom_that_is_not_a_single_chest_radiograph_is_refused(grey, attributes, message):
