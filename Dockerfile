@@ -1,5 +1,5 @@
-# One image for web, worker and beat (docker-compose.yml picks the command); configured only through
-# environment variables, see the README's configuration table.
+# One image for web, worker, beat and the DICOM listener (docker-compose.yml picks the command);
+# configured only through environment variables, see the README's configuration table.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,5 +25,5 @@ RUN DJANGO_ENV=production DJANGO_ALLOWED_HOSTS=build DJANGO_SECRET_KEY="$(python
     && chown -R portal:portal /app/var
 
 USER portal
-EXPOSE 8000
+EXPOSE 8000 11112
 CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

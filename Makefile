@@ -21,7 +21,7 @@ HONCHO_PIN = $(shell grep -E '^honcho==' requirements/dev.txt)
 .PHONY: help run test screenshots lint clean-test-data
 
 help:
-	@echo "make run           start the portal (web + Celery worker + beat) at http://127.0.0.1:$(PORT)"
+	@echo "make run           start the portal (web + Celery worker + beat + DICOM listener) at http://127.0.0.1:$(PORT)"
 	@echo "make test          run the whole test suite, browser tests included"
 	@echo "make screenshots   refresh docs/screenshots from the browser test"
 	@echo "make lint          ruff"
@@ -43,7 +43,8 @@ run: $(VENV)/.installed-run
 	@mkdir -p $(VAR_DIR)/broker $(VAR_DIR)/broker-processed
 	$(BIN)/python manage.py migrate --noinput
 	@echo
-	@echo "  The portal starts at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "  The portal starts at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker, beat and the DICOM listener)"
+	@echo "  DICOM C-STORE: AE title $${DICOM_AE_TITLE:-PNEUMONIA} on $${DICOM_BIND_ADDRESS:-127.0.0.1}:$${DICOM_PORT:-11112}, from the sites' AE titles (admin)"
 	@echo "  Demo accounts (patient@example.com, patient2@example.com, radiologist@example.com,"
 	@echo "  admin@example.com), all with one password of your choice, in another terminal:"
 	@echo "      $(BIN)/python manage.py seed_demo --password 'choose-a-long-password'"
@@ -53,6 +54,7 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	scripts/ensure-chromium
+	scripts/ensure-dicom-peers
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -147,11 +147,20 @@ class ScanLinksSerializer(serializers.Serializer):
     dicom = serializers.URLField(allow_null=True, help_text="The de-identified DICOM, for DICOM uploads.")
     report = serializers.URLField(help_text="The PDF report.")
     page = serializers.URLField(help_text="The scan's page on the portal.")
+    dicom_sr = serializers.URLField(allow_null=True, help_text="The reading as a DICOM Structured Report.")
+    dicom_heatmap = serializers.URLField(allow_null=True, help_text="The heatmap as a DICOM Secondary Capture.")
+    fhir = serializers.URLField(allow_null=True, help_text="The reading as a FHIR R4 DiagnosticReport.")
 
 
 class ScanSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=Scan.Status.choices, read_only=True)
-    patient = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The profile the X-ray belongs to.")
+    patient = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The profile the X-ray belongs to (none for a site's study)."
+    )
+    site = serializers.StringRelatedField(
+        read_only=True, allow_null=True, help_text="The hospital or clinic that sent the study over DICOM."
+    )
+    accession_number = serializers.SerializerMethodField()
     age_at_scan_months = serializers.IntegerField(read_only=True, allow_null=True)
     symptoms = serializers.ListField(child=serializers.ChoiceField(choices=Symptom.choices), read_only=True)
     urgent_care = serializers.CharField(
@@ -172,7 +181,7 @@ class ScanSerializer(serializers.ModelSerializer):
         fields = [
             "id", "status", "status_reason", "created_at", "finished_at", "original_filename", "source_format",
             "width", "height", "patient", "age_at_scan_months", "symptoms", "illness_days", "urgent_care",
-            "population_warning", "prediction", "review", "dicom", "links",
+            "population_warning", "prediction", "review", "dicom", "links", "site", "accession_number",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -184,6 +193,12 @@ class ScanSerializer(serializers.ModelSerializer):
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, scan: Scan):
         return ReviewSerializer(scan.latest_review).data if scan.latest_review else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_accession_number(self, scan: Scan) -> str:
+        """The parent's own, for their DICOM upload; the site's, for its readers (ScanList audits that)."""
+        origin = getattr(scan, "dicom_origin", None) if scan.site_id else None
+        return origin.accession_number if origin is not None else scan.accession_number
 
     @extend_schema_field(DicomSummarySerializer(allow_null=True))
     def get_dicom(self, scan: Scan):
@@ -204,6 +219,9 @@ class ScanSerializer(serializers.ModelSerializer):
             "dicom": url("scan-dicom") if scan.dicom_file else None,
             "report": url("scan-report"),
             "page": request.build_absolute_uri(scan.get_absolute_url()),
+            "dicom_sr": url("scan-dicom-sr") if reading else None,
+            "dicom_heatmap": url("scan-dicom-heatmap") if reading and reading.heatmap else None,
+            "fhir": url("scan-fhir") if reading else None,
         }
 
 

@@ -20,6 +20,9 @@ urlpatterns = [
     path("scans/<int:pk>/heatmap/", views.ScanHeatmap.as_view(), name="scan-heatmap"),
     path("scans/<int:pk>/dicom/", views.ScanDicom.as_view(), name="scan-dicom"),
     path("scans/<int:pk>/report/", views.ScanReport.as_view(), name="scan-report"),
+    path("scans/<int:pk>/dicom-sr/", views.ScanDicomSR.as_view(), name="scan-dicom-sr"),
+    path("scans/<int:pk>/dicom-heatmap/", views.ScanDicomHeatmap.as_view(), name="scan-dicom-heatmap"),
+    path("scans/<int:pk>/fhir/", views.ScanFhir.as_view(), name="scan-fhir"),
     path("worklist/", views.Worklist.as_view(), name="worklist"),
     path("worklist/<int:scan_id>/review/", views.ReviewCreate.as_view(), name="review"),
     # Last: any other address under the API answers in JSON, not with the web's HTML 404 page.

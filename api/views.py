@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+import json
+
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from hospitals.results import to_bytes
 from rest_framework import generics, status
 from rest_framework.exceptions import MethodNotAllowed, ParseError, Throttled
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -29,6 +32,8 @@ from api.serializers import (
     WorklistCaseSerializer,
 )
 from audit.services import Action, record
+from hospitals.models import DicomOrigin
+from hospitals.scan_results import FHIR_JSON, diagnostic_report_of, heatmap_capture_of, structured_report_of
 from patients.models import Patient
 from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
@@ -136,17 +141,33 @@ class PatientList(StrictRequests, generics.ListCreateAPIView):
 
 @extend_schema(tags=["scans"])
 class ScanList(StrictRequests, generics.ListCreateAPIView):
-    query_parameters = {"page": None}
+    query_parameters = {"page": None, "accession_number": None}
     serializer_class = ScanSerializer
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        # Own scans only, even for radiologists and staff: their work is on the worklist.
-        return Scan.objects.filter(owner=self.request.user).with_latest_prediction()
+        # Own scans and the studies of the sites one reads; other radiologists' work is on the worklist.
+        scans = Scan.objects.of_account_or_sites_read_by(self.request.user)
+        accession_number = self.request.query_params.get("accession_number")
+        if accession_number is not None:
+            scans = scans.with_accession_number(accession_number.strip())
+        return scans.with_latest_prediction()
 
-    @extend_schema(summary="Your X-rays, newest first", responses={200: ScanSerializer(many=True), 404: NO_SUCH_PAGE})
+    @extend_schema(
+        summary="Your X-rays, and the studies of the sites you read for, newest first",
+        parameters=[
+            OpenApiParameter(
+                "accession_number",
+                str,
+                description="Only the scans with this Accession Number: the site's, or that of your own DICOM upload.",
+            )
+        ],
+        responses={200: ScanSerializer(many=True), 404: NO_SUCH_PAGE},
+    )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        audit_site_identifiers_shown(request, response.data.get("results", []))
+        return response
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
@@ -191,6 +212,13 @@ class ScanDetail(StrictRequests, generics.RetrieveDestroyAPIView):
         pk = scan.pk
         scan.delete_with_files()
         record(self.request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk, detail="api")
+
+
+def audit_site_identifiers_shown(request, scans_shown) -> None:
+    """A site's accession numbers are its patients' identifiers: each one shown is in the audit log."""
+    site_scans = [scan["id"] for scan in scans_shown if scan.get("site")]
+    for origin in DicomOrigin.objects.filter(scan_id__in=site_scans).only("pk", "scan_id"):
+        record(request, Action.VIEWED, origin, detail="api: accession number listed")
 
 
 class ScanFile(StrictRequests, APIView):
@@ -256,6 +284,63 @@ class ScanReport(ScanFile):
     def file_response(self, scan):
         record(self.request, Action.DOWNLOADED, scan, detail="api: report")
         return generated_file(render_report(scan, self.request.user), f"scan-{scan.pk}-report.pdf", PDF)
+
+
+NO_READING = OpenApiResponse(ErrorSerializer, description="No such scan, not one this user may see, or no reading yet.")
+
+
+def result_schema(media_type: str, summary: str):
+    return extend_schema(
+        tags=["scans"],
+        summary=summary,
+        parameters=[OpenApiParameter("id", SCAN_ID, OpenApiParameter.PATH)],
+        responses={
+            (200, media_type): OpenApiTypes.BINARY if media_type == DICOM else OpenApiTypes.OBJECT,
+            404: NO_READING,
+        },
+    )
+
+
+class ScanResult(ScanFile):
+    """The reading in a hospital's format, built on request from the reading this user may see."""
+
+    def file_response(self, scan):
+        reading = scan.reading_for(self.request.user)
+        if reading is None:
+            return Response({"detail": "This scan has no reading yet."}, status=status.HTTP_404_NOT_FOUND)
+        if scan.site_id:
+            record(self.request, Action.VIEWED, scan.dicom_origin, detail=f"api: {self.what}")
+        record(self.request, Action.DOWNLOADED, reading, detail=f"api: {self.what}")
+        return self.result_response(scan, reading)
+
+
+@result_schema(DICOM, "The reading as a DICOM Comprehensive SR (TID 1500), in the X-ray's study")
+class ScanDicomSR(ScanResult):
+    what = "DICOM SR"
+
+    def result_response(self, scan, reading):
+        dataset = structured_report_of(scan, reading)
+        return generated_file(to_bytes(dataset), f"scan-{scan.pk}-reading-sr.dcm", DICOM)
+
+
+@result_schema(DICOM, "The heatmap over the X-ray as a DICOM Secondary Capture, in the X-ray's study")
+class ScanDicomHeatmap(ScanResult):
+    what = "DICOM heatmap"
+
+    def result_response(self, scan, reading):
+        if not reading.heatmap:
+            return Response({"detail": "This scan has no heatmap."}, status=status.HTTP_404_NOT_FOUND)
+        dataset = heatmap_capture_of(scan, reading)
+        return generated_file(to_bytes(dataset), f"scan-{scan.pk}-heatmap.dcm", DICOM)
+
+
+@result_schema(FHIR_JSON, "The reading as a FHIR R4 DiagnosticReport with its Observations")
+class ScanFhir(ScanResult):
+    what = "FHIR DiagnosticReport"
+
+    def result_response(self, scan, reading):
+        report = diagnostic_report_of(scan, reading, scan_url=self.request.build_absolute_uri(scan.get_absolute_url()))
+        return HttpResponse(json.dumps(report), content_type=FHIR_JSON, headers={"Cache-Control": "private, no-store"})
 
 
 @extend_schema(

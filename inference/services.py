@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
+from hospitals.notifications import send_results_to_site
 from operations.log_context import about_scan
 from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
@@ -121,6 +122,8 @@ def finish(scan: Scan, status: str, reason: str = "") -> None:
     )
     scan.status, scan.status_reason = status, reason
     notify_result_ready(scan)
+    if status == Scan.Status.DONE:
+        send_results_to_site(scan)
 
 
 def requeue_stuck_scans(now=None) -> int:

@@ -121,6 +121,8 @@ class DeidentifiedDicom:
     private_tags_removed: int
     age_months: int | None = None  # at the X-ray, from PatientAge or the birth and study dates
     sex: str = ""  # M, F, O or unknown
+    # The original's, emptied in the copy: the parent's own reference to find the X-ray by (never shared).
+    accession_number: str = ""
 
     def summary(self) -> dict:
         """What the patient is shown, as JSON: no value of anything removed or replaced."""
@@ -157,6 +159,7 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         )
     identifying = _identifying_parts(dataset)
     age_months, sex = patient_age_months(dataset), _sex(dataset)
+    accession_number = str(dataset.get("AccessionNumber", "") or "").strip()[:16]
     changes = _Changes(uid_secret)
     _clean(dataset, changes)
     _clean_description(dataset, identifying, changes)
@@ -174,6 +177,7 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         private_tags_removed=changes.private_tags,
         age_months=age_months,
         sex=sex,
+        accession_number=accession_number,
     )
 
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from api import views as api_views
+from api.dicomweb import StoreInstances
 from operations import views as operations_views
 from scans import views as scan_views
 
@@ -24,6 +25,9 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("account/export/", include("exports.urls")),
     path("api/v1/", include("api.urls")),
+    # DICOMweb's paths have no trailing slash (PS3.18); a PACS may add one.
+    re_path(r"^dicomweb/studies/?$", StoreInstances.as_view(), name="stow"),
+    re_path(r"^dicomweb/studies/(?P<study_uid>[0-9.]{1,64})/?$", StoreInstances.as_view(), name="stow-study"),
     re_path(r"^api/", api_views.not_found),  # every other address under /api/ answers in JSON too
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -37,6 +37,12 @@ class ReviewCaseQuerySet(models.QuerySet):
         """Leave out the user's own X-rays (a small subquery on the owner index, as above)."""
         return self.exclude(scan__in=Scan.objects.filter(owner=user).values("pk"))
 
+    def for_reader(self, user):
+        """The cases this radiologist may take: patients' uploads (not their own) and the studies of the
+        sites they read for. The case carries its scan's site, so this needs no join to the scans."""
+        sites_read = user.reading_sites.values("pk")
+        return self.not_of(user).filter(Q(site__isnull=True) | Q(site__in=sites_read))
+
     def most_urgent_first(self):
         return self.order_by("-priority", "due_at", "pk")
 
@@ -66,6 +72,10 @@ class ReviewCase(models.Model):
         URGENT = 1, "Danger signs: first, whatever the wait"
 
     scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="review_case")
+    # The scan's site, copied: the worklist decides who may take a case from its own row and index.
+    site = models.ForeignKey(
+        "hospitals.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     reason = models.CharField(max_length=16, choices=Reason.choices)
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
     priority = models.PositiveSmallIntegerField(

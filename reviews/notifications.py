@@ -16,7 +16,7 @@ EMAIL_REVIEW_DONE_TASK = "reviews.tasks.email_review_done"
 
 def notify_review_done(review: Review) -> bool:
     """Queue the email once the review commits; True when one was queued (the patient wants email)."""
-    if not review.scan.owner.notify_by_email:
+    if review.scan.owner_id is None or not review.scan.owner.notify_by_email:  # a site's study: no account
         return False
     # robust: a broker that is down must not turn a signed review into an error page.
     send = functools.partial(app.send_task, EMAIL_REVIEW_DONE_TASK, kwargs={"review_id": review.pk})

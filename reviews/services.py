@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hospitals.notifications import send_results_to_site
 from reviews.models import Review, ReviewCase, due_at
 from reviews.notifications import notify_review_done
 from scans.models import Prediction, Scan
@@ -82,7 +83,9 @@ def _open(scan: Scan, reason: str, prediction: Prediction | None, now: datetime)
     with transaction.atomic():
         case, created = ReviewCase.objects.select_for_update().get_or_create(
             scan=scan,
-            defaults={"reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now},
+            defaults={
+                "reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now, "site_id": scan.site_id,
+            },  # fmt: skip
         )
         if case.state != ReviewCase.State.WAITING:
             return case
@@ -102,7 +105,7 @@ def claim(scan_id: int, radiologist, now: datetime | None = None) -> bool:
     """
     now = now or timezone.now()
     takeable = Q(claimed_by__isnull=True) | Q(claim_expires_at__lt=now) | Q(claimed_by=radiologist)
-    waiting = ReviewCase.objects.waiting().not_of(radiologist).filter(takeable, scan_id=scan_id)
+    waiting = ReviewCase.objects.waiting().for_reader(radiologist).filter(takeable, scan_id=scan_id)
     # The scan's status and owner are joins, so Django writes UPDATE ... WHERE id IN (SELECT ...), and
     # PostgreSQL re-checks only the row's own columns against a claim a concurrent UPDATE just wrote:
     # the state and `takeable` are repeated there.
@@ -113,7 +116,7 @@ def claim(scan_id: int, radiologist, now: datetime | None = None) -> bool:
 def assign(scans, radiologist, now: datetime | None = None) -> int:
     """An admin hands waiting cases to a radiologist, taking them from whoever held them."""
     now = now or timezone.now()
-    cases = ReviewCase.objects.waiting().not_of(radiologist).filter(scan__in=scans)
+    cases = ReviewCase.objects.waiting().for_reader(radiologist).filter(scan__in=scans)
     return ReviewCase.objects.filter(pk__in=list(cases.values_list("pk", flat=True))).update(
         claimed_by=radiologist, claim_expires_at=_claim_expiry(now)
     )
@@ -162,6 +165,7 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
                 internal_note=internal_note,
             )
             notify_review_done(review)
+            send_results_to_site(scan)
     except IntegrityError as error:  # one review per scan: someone signed first
         raise ClaimNotHeld("This case has already been reviewed.") from error
     return review

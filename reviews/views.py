@@ -50,6 +50,8 @@ def case(request, pk: int):
         return redirect("reviews:worklist")
     if request.method == "GET":
         record(request, Action.VIEWED, scan, detail="review page")
+        if scan.site_id:  # the page shows the site's identifiers of the study
+            record(request, Action.VIEWED, scan.dicom_origin, detail="review page")
         if scan.latest_review is not None:
             record(request, Action.VIEWED, scan.latest_review, detail="review page")
     return render(request, "reviews/case.html", _case_context(request.user, scan, form))
@@ -62,7 +64,7 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
     priors = (
         Scan.objects.visible_to(user)
-        .filter(patient=scan.patient_id, created_at__lt=scan.created_at)
+        .earlier_of_the_same_person(scan)
         .with_latest_prediction()
         .order_by("-created_at", "-id")[:PRIOR_SCANS_SHOWN]
     )

@@ -28,7 +28,7 @@ CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claime
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
 ROW_COLUMNS = (
     "scan_id", "reason", "state", "priority", "requested_at", "waiting_since", "due_at", "claim_expires_at",
-    "scan__status", "scan__owner__email", "claimed_by__email", "scan__patient__name", "scan__age_at_scan_months",
+    "scan__status", "scan__owner__email", "claimed_by__email", "scan__patient__name", "scan__site__name", "scan__site_id", "scan__age_at_scan_months",
     "scan__symptoms", "scan__illness_days", "scan__breaths_per_minute", "scan__patient_sex",
     "prediction__probability", "prediction__label", "prediction__indeterminate", "prediction__model_version",
 )  # fmt: skip
@@ -87,7 +87,7 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
     )
     chosen = waiting.filter(*chosen_filters)
     cases = (
-        chosen.select_related("scan__owner", "scan__patient", "claimed_by", "prediction")
+        chosen.select_related("scan__owner", "scan__patient", "scan__site", "claimed_by", "prediction")
         .only(*ROW_COLUMNS)
         .most_urgent_first()
     )
@@ -95,8 +95,9 @@ def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | 
 
 
 def waiting_cases(radiologist) -> QuerySet[ReviewCase]:
-    """Cases waiting for review that this radiologist may take: never their own X-ray."""
-    return ReviewCase.objects.waiting().not_of(radiologist)
+    """Cases waiting for review that this radiologist may take: never their own X-ray, and a site's
+    only when they read for the site."""
+    return ReviewCase.objects.waiting().for_reader(radiologist)
 
 
 def claim_filters(radiologist, now: datetime) -> dict[str, Q]:

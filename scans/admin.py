@@ -63,13 +63,13 @@ class ReviewedFilter(admin.SimpleListFilter):
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "owner", "original_filename", "status", "reading", "review", "created_at",
+        "id", "owner", "site", "original_filename", "status", "reading", "review", "created_at",
     ]  # fmt: skip
-    list_filter = ["status", ReadingFilter, ReviewedFilter, "predictions__model_version", "created_at"]
+    list_filter = ["status", "site", ReadingFilter, ReviewedFilter, "predictions__model_version", "created_at"]
     search_fields = ["=id", "owner__email", "original_filename", "sha256"]
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "site"]
     date_hierarchy = "created_at"
-    raw_id_fields = ["owner"]
+    raw_id_fields = ["owner", "patient"]
     readonly_fields = [
         "image_link",
         "original_filename",

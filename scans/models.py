@@ -51,21 +51,46 @@ class ScanQuerySet(models.QuerySet):
     # app does not import the reviews app, which builds on it.
 
     def visible_to(self, user):
-        """Patients: their own. Radiologists: also cases waiting for review, cases they reviewed and,
-        while they hold a case, that patient's other X-rays. Staff: what their permissions allow."""
+        """Patients: their own. A site's readers: the site's studies. Radiologists: also cases waiting for
+        review (a site's only for its readers), cases they reviewed and, while they hold a case, that
+        patient's other X-rays. Staff: what their permissions allow."""
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser or (user.is_staff and user.has_perm("scans.view_scan")):
             return self
-        visible = Q(owner=user)
+        # A site's readers see every study the site sent (hospitals.Site.readers).
+        sites_read = user.reading_sites.values("pk")
+        visible = Q(owner=user) | Q(site__in=sites_read)
         if user.is_radiologist:
             held = Scan.objects.filter(review_case__claimed_by=user, review_case__claim_expires_at__gte=timezone.now())
+            # Waiting cases of patients' uploads are every radiologist's; a site's, only its readers'.
+            waiting = Scan.objects.awaiting_review().filter(Q(site__isnull=True) | Q(site__in=sites_read))
             visible |= (
-                Q(pk__in=Scan.objects.awaiting_review().values("pk"))
+                Q(pk__in=waiting.values("pk"))
                 | Q(pk__in=Scan.objects.filter(reviews__radiologist=user).values("pk"))
                 | Q(patient__in=held.values("patient"))
             )
         return self.filter(visible)
+
+    def of_account_or_sites_read_by(self, user):
+        """The user's own uploads and the studies of the sites they read for (not what reviewing reaches)."""
+        return self.filter(Q(owner=user) | Q(site__in=user.reading_sites.values("pk")))
+
+    def with_accession_number(self, accession_number: str):
+        """A site's study by its accession (hospitals.DicomOrigin), or a parent's DICOM upload by its own."""
+        return self.filter(Q(dicom_origin__accession_number=accession_number) | Q(accession_number=accession_number))
+
+    def earlier_of_the_same_person(self, scan):
+        """The same person's X-rays before this one: the same profile's, or for a site's study those the
+        site sent under the same patient ID. None for a site's study without one."""
+        origin = getattr(scan, "dicom_origin", None) if scan.site_id else None
+        if scan.patient_id:
+            same_person = Q(patient=scan.patient_id)
+        elif origin is not None and origin.patient_id:
+            same_person = Q(site=scan.site_id, dicom_origin__patient_id=origin.patient_id)
+        else:
+            return self.none()
+        return self.filter(same_person, created_at__lt=scan.created_at)
 
     def awaiting_review(self):
         """Finished scans on the worklist that no radiologist has reviewed yet (reviews.models.ReviewCase)."""
@@ -89,9 +114,9 @@ class ScanQuerySet(models.QuerySet):
         return visible
 
     def with_latest_prediction(self):
-        """With the owner, the review case and its claim holder, and the readings and reviews (newest
-        first, as their models order them) with the reviewers, in four queries."""
-        return self.select_related("owner", "review_case__claimed_by").prefetch_related(
+        """With the owner (or site and its DicomOrigin), the review case and its claim holder, and the readings
+        and reviews (newest first, as their models order them) with the reviewers, in four queries."""
+        return self.select_related("owner", "site", "dicom_origin", "review_case__claimed_by").prefetch_related(
             "predictions", "reviews__radiologist"
         )
 
@@ -112,9 +137,19 @@ class Scan(models.Model):
 
     UNFINISHED = (Status.QUEUED, Status.PROCESSING)
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scans")
+    # A scan belongs either to an account (a parent's upload, for one of their profiles) or to a site
+    # (a hospital's study, received over DICOM): never both, never neither (Meta.constraints).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="scans"
+    )
     # RESTRICT: a profile goes only with its X-rays (deleting the account removes both together).
-    patient = models.ForeignKey("patients.Patient", on_delete=models.RESTRICT, related_name="scans")
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.RESTRICT, related_name="scans"
+    )
+    site = models.ForeignKey(
+        "hospitals.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="scans",
+        help_text="The hospital or clinic that sent the study over DICOM.",
+    )  # fmt: skip
     age_at_scan_months = models.PositiveIntegerField(
         null=True, blank=True, help_text="From the DICOM's age or birth date, else the profile's date of birth."
     )
@@ -132,6 +167,11 @@ class Scan(models.Model):
     dicom_summary = models.JSONField(
         null=True, blank=True, help_text="What de-identification kept, removed and replaced (keywords only)."
     )
+    accession_number = models.CharField(
+        max_length=16, blank=True, db_index=True,
+        help_text="A parent's DICOM upload: its original Accession Number, so they can find it by it. "
+        "A site's study keeps its own in hospitals.DicomOrigin.",
+    )  # fmt: skip
     source_format = models.CharField(max_length=16)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -154,7 +194,18 @@ class Scan(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         # A patient's history, in the order it is shown: PostgreSQL reads a page off the index, unsorted.
-        indexes = [models.Index(fields=["owner", "-created_at", "-id"]), models.Index(fields=["status", "queued_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at", "-id"]),
+            models.Index(fields=["status", "queued_at"]),
+            models.Index(fields=["site", "-created_at", "-id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=False, patient__isnull=False, site__isnull=True)
+                | Q(owner__isnull=True, patient__isnull=True, site__isnull=False),
+                name="scan_belongs_to_an_account_or_a_site",
+            )
+        ]
 
     def __str__(self):
         return f"Scan {self.pk} ({self.get_status_display()})"
@@ -178,6 +229,19 @@ class Scan(models.Model):
     @property
     def population_warning(self) -> str | None:
         return clinical.population_warning(self.age_at_scan_months)
+
+    @property
+    def subject_name(self) -> str:
+        """Whose X-ray, as a page names it: the profile's name, or for a site's study the site's (the
+        patient's identity stays in hospitals.DicomOrigin, shown to the site's readers apart)."""
+        if self.site_id:
+            return f"A {self.site.name} patient"
+        return self.patient.name
+
+    @property
+    def sent_by(self) -> str:
+        """Who sent the X-ray: the parent's account, or the site."""
+        return self.site.name if self.site_id else self.owner.email
 
     @property
     def age_label(self) -> str:

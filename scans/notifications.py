@@ -22,7 +22,7 @@ def notify_result_ready(scan: Scan) -> bool:
     At most one per scan, however often a redelivered task calls this; none to patients who turned
     email off. Sites that hold results until review send nothing here: the review email is the news.
     """
-    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
+    if settings.HOLD_AI_RESULTS_UNTIL_REVIEW or scan.owner_id is None:  # a site's study: its PACS is told
         return False
     first_time = Scan.objects.filter(pk=scan.pk, result_notified_at__isnull=True).update(
         result_notified_at=timezone.now()

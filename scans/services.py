@@ -44,15 +44,24 @@ class UploadOutcome:
 
 
 def create_scan(owner, validated: ValidatedUpload, context: ClinicalContext) -> Scan:
-    """Store the clean PNG (and a DICOM's de-identified copy) and queue the scan once the row is committed."""
-    scan = Scan(
-        owner=owner,
-        patient=context.patient,
-        age_at_scan_months=context.age_months(validated),
+    """A parent's upload for one of their profiles, stored and queued once the row is committed."""
+    scan = _scan_from(validated, owner=owner, patient=context.patient, age_at_scan_months=context.age_months(validated))
+    scan.accession_number = validated.dicom.accession_number if validated.dicom else ""
+    scan.symptoms = list(context.symptoms)
+    scan.illness_days, scan.breaths_per_minute = context.illness_days, context.breaths_per_minute
+    return store_and_queue(scan, validated)
+
+
+def create_site_scan(site, validated: ValidatedUpload) -> Scan:
+    """A study a hospital sent (hospitals.intake): the site's, aged by the DICOM's own age or birth date."""
+    age = validated.dicom.age_months if validated.dicom else None
+    return store_and_queue(_scan_from(validated, site=site, age_at_scan_months=age), validated)
+
+
+def _scan_from(validated: ValidatedUpload, **belongs_to) -> Scan:
+    return Scan(
+        **belongs_to,
         patient_sex=validated.dicom.sex if validated.dicom else "",
-        symptoms=list(context.symptoms),
-        illness_days=context.illness_days,
-        breaths_per_minute=context.breaths_per_minute,
         original_filename=validated.original_filename,
         source_format=validated.source_format,
         width=validated.width,
@@ -61,6 +70,10 @@ def create_scan(owner, validated: ValidatedUpload, context: ClinicalContext) -> 
         sha256=validated.sha256,
         dicom_summary=validated.dicom.summary() if validated.dicom else None,
     )
+
+
+def store_and_queue(scan: Scan, validated: ValidatedUpload) -> Scan:
+    """Store the clean PNG (and a DICOM's de-identified copy) and queue the scan once the row is committed."""
     try:
         with transaction.atomic():
             scan.image.save("scan.png", ContentFile(validated.png), save=False)

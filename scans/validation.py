@@ -44,7 +44,13 @@ class ValidatedUpload:
 def validate_upload(uploaded_file) -> ValidatedUpload:
     check_size(uploaded_file.size)
     data = b"".join(uploaded_file.chunks())
-    check_size(len(data))  # the declared size is not trusted either
+    return validate_file(data, uploaded_file.name)
+
+
+def validate_file(data: bytes, name: str, *, max_bytes: int | None = None) -> ValidatedUpload:
+    """The one judgement of an X-ray's bytes, whether a person uploaded them or a hospital sent them
+    (a modality's uncompressed film may be larger than a parent's upload: max_bytes)."""
+    check_size(len(data), max_bytes)  # the declared size is not trusted either
     try:
         decoded = decode(data)
     except UnreadableImage as error:
@@ -57,7 +63,7 @@ def validate_upload(uploaded_file) -> ValidatedUpload:
         source_format=decoded.source_format,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        original_filename=sanitise_filename(uploaded_file.name),
+        original_filename=sanitise_filename(name),
         dicom=deidentified_copy(data) if decoded.source_format == "DICOM" else None,
     )
 
@@ -70,8 +76,8 @@ def deidentified_copy(data: bytes) -> DeidentifiedDicom:
         raise ValidationError(str(error), code="unreadable") from error
 
 
-def check_size(size_bytes: int | None) -> None:
-    limit = settings.SCAN_MAX_UPLOAD_BYTES
+def check_size(size_bytes: int | None, limit: int | None = None) -> None:
+    limit = limit or settings.SCAN_MAX_UPLOAD_BYTES
     if not size_bytes:
         raise ValidationError(
             "The file is empty (0 bytes). Check that you chose the right file and upload it again.",

@@ -102,6 +102,8 @@ def detail(request, pk: int):
     record(request, Action.VIEWED, scan)
     if scan.latest_review is not None:
         record(request, Action.VIEWED, scan.latest_review)
+    if scan.site_id:  # the page shows the site's identifiers of the study (hospitals.DicomOrigin)
+        record(request, Action.VIEWED, scan.dicom_origin, detail="scan page")
     prediction = scan.reading_for(request.user)
     band = model_card.review_band(model_card.read_manifest(), prediction.model_version) if prediction else None
     context = {
@@ -129,7 +131,7 @@ def compare(request, pk: int):
 
 def previous_scan(user, scan: Scan) -> Scan | None:
     """The same person's (profile's) X-ray uploaded just before this one, if the user may see it."""
-    earlier = Scan.objects.visible_to(user).filter(patient=scan.patient_id, created_at__lt=scan.created_at)
+    earlier = Scan.objects.visible_to(user).earlier_of_the_same_person(scan)
     return earlier.with_latest_prediction().order_by("-created_at", "-id").first()
 
 

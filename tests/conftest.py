@@ -273,6 +273,25 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
         _running_worker = None
 
 
+@contextlib.contextmanager
+def session_worker_paused():
+    """While it lasts, the session's worker (if one runs) takes nothing from the scans queue: Celery's
+    own remote control (cancel_consumer, then add_consumer), for tests that read the queue themselves."""
+    from portal.celery import app
+
+    if _running_worker is None or _running_worker.process.poll() is not None:
+        yield
+        return
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    answers = app.control.cancel_consumer(queue, reply=True, timeout=10)
+    if not answers:
+        pytest.fail(f"the session's Celery worker did not stop consuming {queue}:\n{_running_worker.log_tail()}")
+    try:
+        yield
+    finally:
+        app.control.add_consumer(queue, reply=True, timeout=10)
+
+
 @pytest.fixture
 def wait_for_scan():
     """Poll a scan until the worker has finished with it, and return it."""

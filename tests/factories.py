@@ -20,6 +20,7 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
+from hospitals.models import Site, SiteAETitle
 from patients.models import Patient
 from reviews.models import Review, ReviewCase
 from reviews.services import open_case_for_reading, request_review
@@ -231,3 +232,26 @@ def ask_for_review(scan: Scan, when=None) -> ReviewCase:
     """The patient's request, as the page makes it; `when` backdates it."""
     assert request_review(scan, now=when)
     return ReviewCase.objects.get(scan=scan)
+
+
+class SiteFactory(DjangoModelFactory):
+    """A hospital that sends studies over DICOM: SiteFactory(ae_titles=["DEMO_MODALITY"]) lets those in."""
+
+    class Meta:
+        model = Site
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"St Elsewhere {n}")
+
+    @factory.post_generation
+    def ae_titles(site, create, extracted, **kwargs):
+        for ae_title in (extracted or ()) if create else ():
+            SiteAETitleFactory(site=site, ae_title=ae_title)
+
+
+class SiteAETitleFactory(DjangoModelFactory):
+    class Meta:
+        model = SiteAETitle
+
+    site = factory.SubFactory(SiteFactory)
+    ae_title = factory.Sequence(lambda n: f"MODALITY{n}")

@@ -33,6 +33,15 @@ GET     api:scan          reviewed  401 200 404 200 404 404 200
 GET     api:scan-image    reviewed  401 200 404 200 404 404 200
 GET     api:scan-heatmap  reviewed  401 200 404 200 404 404 200
 GET     api:scan-report   reviewed  401 200 404 200 404 404 200
+GET     api:scan-dicom-sr     cleared   401 200 404 404 404 404 200
+GET     api:scan-dicom-heatmap cleared   401 200 404 404 404 404 200
+GET     api:scan-fhir         cleared   401 200 404 404 404 404 200
+GET     api:scan-dicom-sr     flagged   401 200 404 200 200 404 200
+GET     api:scan-dicom-heatmap flagged   401 200 404 200 200 404 200
+GET     api:scan-fhir         flagged   401 200 404 200 200 404 200
+GET     api:scan-dicom-sr     reviewed  401 200 404 200 404 404 200
+GET     api:scan-dicom-heatmap reviewed  401 200 404 200 404 404 200
+GET     api:scan-fhir         reviewed  401 200 404 200 404 404 200
 DELETE  api:scan          cleared   401 204 404 404 404 404 404
 DELETE  api:scan          flagged   401 204 404 404 404 404 404
 GET     api:worklist      -         401 404 404 200 200 404 404

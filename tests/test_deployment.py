@@ -26,7 +26,7 @@ from django.core.management import get_commands
 from ml.constants import MANIFEST_NAME, SERVING_MODEL_NAME
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat", "dicom")
 # Read by boto3 (through django-storages), not by the settings modules.
 BOTO3_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
@@ -96,6 +96,16 @@ def test_compose_runs_every_backing_service_and_creates_the_bucket():
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
+def test_compose_publishes_the_dicom_listener_and_checks_it_with_an_echo():
+    dicom = compose()["services"]["dicom"]
+    port = dicom["environment"]["DICOM_PORT"]
+    assert dicom["environment"]["DICOM_BIND_ADDRESS"] == "0.0.0.0"  # reachable through the published port
+    assert any(str(published).endswith(f":{port}") for published in dicom["ports"])
+    kind, *argv = dicom["healthcheck"]["test"]
+    assert kind == "CMD" and argv[:3] == ["python", "manage.py", "dicom_echo"]
+    check_runnable(argv)
+
+
 def test_dockerfile_installs_requirements_that_exist_and_serve_the_compose_commands():
     dockerfile = (REPO_DIR / "Dockerfile").read_text()
     named = re.findall(r"requirements/[\w.-]+\.txt", dockerfile)
@@ -127,7 +137,7 @@ def requirement_names(path: Path) -> set[str]:
 )
 def test_procfile_commands_name_things_that_exist(line):
     name, command = line.split(":", 1)
-    assert name in ("web", "worker", "beat")
+    assert name in ("web", "worker", "beat", "dicom")
     check_runnable(as_argv(command))
 
 

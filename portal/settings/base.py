@@ -4,6 +4,7 @@ local.py (development, the default), production.py (DJANGO_ENV=production) and t
 what differs; portal/settings/__init__.py picks local or production by DJANGO_ENV.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "api",
     "operations",
     "exports",
+    "hospitals",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +236,8 @@ STORAGES = {
 # Uploads: limits shown on the upload page and enforced by scans.validation.
 SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 SCAN_MAX_FILES_PER_UPLOAD = env.int("SCAN_MAX_FILES_PER_UPLOAD", default=10)
+# One STOW-RS request (api.dicomweb) is read whole: a few radiographs, each within the upload limit.
+STOW_MAX_REQUEST_BYTES = env.int("STOW_MAX_REQUEST_BYTES", default=4 * SCAN_MAX_UPLOAD_BYTES)
 # Per user and hour, web and API together (scans.quota).
 SCAN_UPLOADS_PER_HOUR = env.int("SCAN_UPLOADS_PER_HOUR", default=60)
 SCAN_UPLOAD_BYTES_PER_HOUR = env.int("SCAN_UPLOAD_BYTES_PER_HOUR", default=600 * 1000 * 1000)
@@ -315,6 +319,19 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
 HOLD_AI_RESULTS_UNTIL_REVIEW = env.bool("HOLD_AI_RESULTS_UNTIL_REVIEW", default=False)
 # The portal's address, for links in emails sent outside a request (by the worker).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Hospitals: the C-STORE listener (manage.py dicom_listener) their modalities and PACS send X-rays to.
+# Calling AE titles are the sites' (hospitals.SiteAETitle), read from the database at each association.
+DICOM_AE_TITLE = env.str("DICOM_AE_TITLE", default="PNEUMONIA")
+DICOM_PORT = env.int("DICOM_PORT", default=11112)
+# 0.0.0.0 in a container, whose published port is the way in; development listens on this machine only.
+DICOM_BIND_ADDRESS = env.str("DICOM_BIND_ADDRESS", default="127.0.0.1")
+# An uncompressed 43 x 43 cm detector's film is about 37 MB: more than a parent's upload may be.
+DICOM_MAX_INSTANCE_BYTES = env.int("DICOM_MAX_INSTANCE_BYTES", default=100 * 1024 * 1024)
+if not (DICOM_AE_TITLE.strip() and re.fullmatch(r"[\x20-\x5b\x5d-\x7e]{1,16}", DICOM_AE_TITLE)):
+    raise ImproperlyConfigured("DICOM_AE_TITLE must be 1 to 16 plain ASCII characters, no backslash.")
+if not 1 <= DICOM_PORT <= 65535:
+    raise ImproperlyConfigured("DICOM_PORT must be a TCP port, 1 to 65535.")
 
 # REST API (/api/v1/): token authentication only, JSON in and out, every user throttled. The counts
 # live in the cache (CACHE_URL), which the web processes must share for the rates to hold.

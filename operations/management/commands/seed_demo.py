@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.mfa import must_use_mfa
 from accounts.models import User
+from hospitals.models import Site, SiteAETitle
 from patients.models import Patient
 from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
@@ -42,6 +43,9 @@ DEMO_READINGS = (
     ("patient2@example.com", "Sam", 30, "demo-cleared.png", 0.06, Prediction.Label.NORMAL, False, []),
 )
 DEMO_MODEL_VERSION = "demo-readings"
+# A hospital whose modality (storescu -aet DEMO_MODALITY) may send to the DICOM listener; the demo
+# radiologist reads its studies. Results go nowhere until an admin gives it a destination.
+DEMO_SITE, DEMO_SITE_AE_TITLE, DEMO_SITE_READER = "Demo hospital", "DEMO_MODALITY", "radiologist@example.com"
 
 
 class Command(BaseCommand):
@@ -68,9 +72,19 @@ class Command(BaseCommand):
             self.stdout.write(f"{'created' if created else 'updated'} {role:<12} {email}")
             if must_use_mfa(user):
                 self.give_second_factor(user)
+        self.seed_site()
         if with_scans:
             for reading in DEMO_READINGS:
                 self.seed_scan(*reading)
+
+    def seed_site(self) -> None:
+        site, created = Site.objects.get_or_create(name=DEMO_SITE)
+        SiteAETitle.objects.get_or_create(ae_title=DEMO_SITE_AE_TITLE, defaults={"site": site})
+        site.readers.add(User.objects.get(email=DEMO_SITE_READER))
+        self.stdout.write(
+            f"{'created' if created else 'kept':<11} site {DEMO_SITE!r}: calling AE title {DEMO_SITE_AE_TITLE}, "
+            f"read by {DEMO_SITE_READER}"
+        )
 
     def give_second_factor(self, user) -> None:
         """Staff and radiologists need one (accounts.mfa): an authenticator app's key, printed once."""

@@ -1,0 +1,27 @@
+"""dcmtk's command-line tools, as a modality's software or an engineer at a site runs them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def storescu(
+    files: list[Path], port: int, *, calling: str, called: str = "PNEUMONIA", host: str = "127.0.0.1", options=()
+):
+    """`storescu -v` sending the files in one association; the finished process (output in .stdout).
+    A compressed file needs its syntax proposed: options=["-xs"] (JPEG lossless), "-xt" (JPEG-LS), "-xr" (RLE)."""
+    command = ["storescu", "-v", *options, "-aet", calling, "-aec", called, host, str(port), *map(str, files)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def echoscu(port: int, *, calling: str, called: str = "PNEUMONIA", host: str = "127.0.0.1"):
+    command = ["echoscu", "-v", "-aet", calling, "-aec", called, host, str(port)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def compress(source: Path, target: Path, *, tool: str = "dcmcjpeg") -> Path:
+    """Compress as a modality would before sending: dcmcjpeg's default is JPEG Lossless SV1, dcmcjpls's
+    JPEG-LS lossless, dcmcrle's RLE."""
+    subprocess.run([tool, str(source), str(target)], check=True, capture_output=True, timeout=120)
+    return target

@@ -1,0 +1,58 @@
+"""Who sees a site's studies: its readers and staff, not other radiologists or patients; the site's
+identifiers of a study are shown only to them, and every showing is in the audit log."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.models import AuditEvent
+from reviews import services as reviews
+from reviews.worklist import worklist
+from scans.models import Scan
+from tests.factories import RadiologistFactory, UserFactory, private_media  # noqa: F401
+from tests.hospitals.factories import site_reading
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader():
+    return RadiologistFactory()
+
+
+@pytest.fixture
+def flagged(reader):
+    reading = site_reading()
+    reading.scan.site.readers.add(reader)
+    return reading.scan
+
+
+def test_a_sites_reader_sees_its_studies_and_another_radiologist_does_not(reader, flagged):
+    outsider = RadiologistFactory()
+    assert Scan.objects.visible_to(reader).filter(pk=flagged.pk).exists()
+    assert not Scan.objects.visible_to(outsider).filter(pk=flagged.pk).exists()
+    assert not Scan.objects.visible_to(UserFactory()).filter(pk=flagged.pk).exists()
+
+
+def test_a_sites_flagged_case_is_on_its_readers_worklist_only(reader, flagged):
+    assert [case.scan_id for case in worklist(reader).cases] == [flagged.pk]
+    assert list(worklist(RadiologistFactory()).cases) == []
+
+
+def test_only_a_reader_can_claim_a_sites_case(reader, flagged):
+    assert not reviews.claim(flagged.pk, RadiologistFactory())
+    assert reviews.claim(flagged.pk, reader)
+
+
+def test_the_scan_page_shows_the_reader_the_sites_identifiers_and_audits_it(client, reader, flagged):
+    client.force_login(reader)
+    page = client.get(flagged.get_absolute_url())
+    origin = flagged.dicom_origin
+    assert page.status_code == 200
+    assert origin.accession_number in page.text and origin.patient_id in page.text
+    assert AuditEvent.objects.filter(object_type="dicomorigin", object_id=origin.pk, actor=reader).exists()
+
+
+def test_another_radiologist_gets_a_404_for_a_sites_scan(client, flagged):
+    client.force_login(RadiologistFactory())
+    assert client.get(flagged.get_absolute_url()).status_code == 404
