@@ -89,7 +89,7 @@ def diagnostic_report(study: StudyReference, result: AIResult, *, scan_url: str)
 
 def conclusion(result: AIResult) -> str:
     words = BAND_INTERPRETATIONS[result.band][2]
-    reading = f"AI reading: {words}, {result.probability_percent:g}% estimated chance of pneumonia."
+    reading = f"AI reading: {words}, {result.percent_in_words} estimated chance of pneumonia."
     if result.review is None:
         return f"{reading} Not yet reviewed by a radiologist. {DISCLAIMER}"
     return f"Radiologist's finding: {result.review.finding_label}. {reading} {DISCLAIMER}"

@@ -100,7 +100,17 @@ class AIResult:
 
     @property
     def probability_percent(self) -> float:
-        return round(self.probability * 100, 1)
+        # Three decimals: 99.998 % must not be written as a certain 100.0 (nor 0.002 % as 0.0).
+        return round(self.probability * 100, 3)
+
+    @property
+    def percent_in_words(self) -> str:
+        """As the portal's pages say it: never a certain "0%" or "100%" from a model."""
+        if self.probability > 0.99:
+            return ">99%"
+        if self.probability < 0.01:
+            return "<1%"
+        return f"{round(self.probability * 100)}%"
 
     @property
     def made_at(self) -> datetime.datetime:

@@ -83,9 +83,8 @@ def _open(scan: Scan, reason: str, prediction: Prediction | None, now: datetime)
     with transaction.atomic():
         case, created = ReviewCase.objects.select_for_update().get_or_create(
             scan=scan,
-            defaults={
-                "reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now, "site_id": scan.site_id,
-            },  # fmt: skip
+            site_id=scan.site_id,
+            defaults={"reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now},
         )
         if case.state != ReviewCase.State.WAITING:
             return case

@@ -63,3 +63,14 @@ def test_it_refuses_to_run_in_production(db, settings):
 
     with pytest.raises(CommandError):
         call_command("seed_demo", password=PASSWORD)
+
+
+def test_it_creates_the_demo_hospital_whose_modality_the_listener_lets_in(db):
+    from hospitals.intake import site_for_calling_ae
+
+    call_command("seed_demo", password=PASSWORD)
+    call_command("seed_demo", password=PASSWORD)  # run again: still one site, one AE title
+
+    site = site_for_calling_ae("DEMO_MODALITY")
+    assert site is not None and site.name == "Demo hospital"
+    assert list(site.readers.values_list("email", flat=True)) == ["radiologist@example.com"]

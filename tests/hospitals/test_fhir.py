@@ -72,7 +72,7 @@ def test_unreviewed_report_is_preliminary_with_the_ai_probability_and_finding():
     assert [result["reference"] for result in report["result"]] == ["#probability", "#ai-finding"]
     probability = resources["probability"]
     assert probability["valueQuantity"] == {
-        "value": 83.1,
+        "value": 83.12,
         "unit": "%",
         "system": "http://unitsofmeasure.org",
         "code": "%",
@@ -175,3 +175,10 @@ def test_a_web_upload_with_no_accession_or_patient_id_still_validates():
     DiagnosticReport.model_validate(report)
     assert "basedOn" not in report and "subject" not in report and "effectiveDateTime" not in report
     assert [identifier["system"] for identifier in report["identifier"]] == ["urn:ietf:rfc:3986"]
+
+
+def test_a_near_certain_reading_is_never_written_as_certain():
+    report = report_for(probability=0.99998)
+    probability = next(item for item in report["contained"] if "valueQuantity" in item)["valueQuantity"]
+    assert ">99% estimated chance" in report["conclusion"]
+    assert probability["value"] == 99.998

@@ -166,7 +166,7 @@ def test_report_carries_probability_finding_band_and_model_version():
     group = ai_group(report)
 
     (probability,) = group.get_measurements(name=codes.DCM.Probability)
-    assert probability.value == pytest.approx(83.1)
+    assert probability.value == pytest.approx(83.12)
     assert probability.unit.value == "%"
     assert group.finding_type.value == PNEUMONIA.value
     assert evaluation(group, PNEUMONIA).value == codes.SCT.Present.value
@@ -258,7 +258,7 @@ def test_dcmtk_reads_both_reports_without_errors(tmp_path):
         run = subprocess.run([dsrdump, "+U8", "+Pc", str(path)], capture_output=True, text=True, check=False)
         assert run.returncode == 0, run.stderr
         assert not [line for line in run.stderr.splitlines() if line.startswith(("E:", "F:"))], run.stderr
-        assert '(122157,DCM,"Probability")="83.1" (%,UCUM,"Percent")' in run.stdout
+        assert '(122157,DCM,"Probability")="83.12" (%,UCUM,"Percent")' in run.stdout
     assert "Verification Flag   : VERIFIED" in run.stdout
     assert '(121106,DCM,"Comment")="Clear lungs; viral picture."' in run.stdout
 
