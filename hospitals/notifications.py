@@ -16,8 +16,8 @@ DELIVER_RESULTS_TASK = "hospitals.tasks.deliver_results"
 def send_results_to_site(scan) -> bool:
     """Queue sending the scan's results to its site once the transaction commits; True when queued.
 
-    robust: a broker that is down must not undo a reading or a signed review. The sweeper
-    (hospitals.delivery.resend_pending) sends what stayed pending."""
+    robust: a broker that is down must not undo a reading or a signed review. Beat's sweeper
+    (hospitals.delivery.resend_undelivered) queues what was never sent."""
     if not scan.site_id:
         return False
     send = functools.partial(app.send_task, DELIVER_RESULTS_TASK, kwargs={"scan_id": scan.pk})

@@ -23,3 +23,8 @@ def deliver_results(self, *, scan_id: int) -> str:
             return "failed"
         raise
     return outcome.reason or f"sent {outcome.sent}"
+
+
+@house_task()
+def resend_undelivered_results() -> int:
+    return delivery.resend_undelivered()

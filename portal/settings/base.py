@@ -305,6 +305,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-scans": {"task": "inference.tasks.requeue_stuck_scans", "schedule": 60.0},
     "release-abandoned-review-claims": {"task": "reviews.tasks.release_abandoned_claims", "schedule": 300.0},
     "tidy-data-exports": {"task": "exports.tasks.tidy_data_exports", "schedule": 600.0},
+    "resend-undelivered-results": {"task": "hospitals.tasks.resend_undelivered_results", "schedule": 600.0},
 }
 # A prepared data export can be downloaded for this many days, then it is deleted.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)

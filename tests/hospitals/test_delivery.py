@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 
 import pydicom
 import pytest
+from django.utils import timezone
 
 from hospitals import delivery
 from hospitals.models import ResultDelivery
 from reviews import services as reviews
 from scans.models import Scan
-from tests.factories import RadiologistFactory  # not private_media: the worker process reads the stored files
+
+# Not private_media: the worker process must read the files these tests store.
+from tests.factories import RadiologistFactory, ReviewFactory
 from tests.hospitals.factories import site_reading
 from tests.hospitals.orthanc import free_port
 from tests.hospitals.studies import chest_radiograph, identifiers
@@ -114,3 +118,38 @@ def test_a_site_without_a_destination_gets_nothing_sent():
     reading = site_reading()
     assert delivery.deliver_results(reading.scan.pk).reason == "the site has no destination for results"
     assert not ResultDelivery.objects.exists()
+
+
+def with_destination(site):
+    site.destination_ae_title, site.destination_host, site.destination_port = "PACS", "127.0.0.1", 104
+    site.save()
+    return site
+
+
+def finished_ago(reading, hours: float):
+    Scan.objects.filter(pk=reading.scan_id).update(finished_at=timezone.now() - timedelta(hours=hours))
+    return reading
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_results_whose_task_never_ran(django_capture_on_commit_callbacks):
+    lost = finished_ago(site_reading(), hours=3)
+    with_destination(lost.scan.site)
+    sent = finished_ago(site_reading(site=lost.scan.site), hours=3)
+    ResultDelivery.objects.create(scan=sent.scan, kind="sr", revision=1, sop_instance_uid="2.25.7", state="sent")
+    recent = finished_ago(site_reading(site=lost.scan.site), hours=0.2)  # its retries may still be running
+    nowhere = finished_ago(site_reading(), hours=3)  # a site without a destination
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert delivery.resend_undelivered() == 1
+    assert len(callbacks) == 1
+    assert {recent.scan.site.has_destination, nowhere.scan.site.has_destination} == {True, False}
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_the_verified_sr_after_a_review_whose_task_never_ran(django_capture_on_commit_callbacks):
+    reading = finished_ago(site_reading(), hours=3)
+    with_destination(reading.scan.site)
+    ResultDelivery.objects.create(scan=reading.scan, kind="sr", revision=1, sop_instance_uid="2.25.8", state="sent")
+    ReviewFactory(prediction=reading, created_at=reading.scan.finished_at)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert delivery.resend_undelivered() == 1
