@@ -170,7 +170,9 @@ def _model_device(result: AIResult) -> dict:
 
 def _identifiers(study: StudyReference, result: AIResult) -> list[dict]:
     # One identifier for every revision: a server updates the same report when the review arrives.
-    identifiers = [{"system": URI, "value": f"urn:oid:{result_uid(result.scan_id, 'fhir-report', 0)}"}]
+    identifiers = [
+        {"system": URI, "value": f"urn:oid:{result_uid(result.scan_id, 'fhir-report', 0, result.installation)}"}
+    ]
     if study.accession_number:
         identifiers.append(_accession(study))
     return identifiers

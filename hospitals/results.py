@@ -97,6 +97,9 @@ class AIResult:
     image_png: bytes  # the X-ray as the model read it
     heatmap_png: bytes | None  # transparent overlay, possibly smaller than the image: stretched over it
     review: RadiologistReview | None = None
+    # Which portal made it (hospitals.scan_results.installation): two portals sending the same scan id to
+    # one PACS must not make the same UIDs.
+    installation: str = ""
 
     @property
     def probability_percent(self) -> float:
@@ -118,10 +121,12 @@ class AIResult:
         return self.review.signed_at if self.review else self.read_at
 
 
-def result_uid(scan_id: int, kind: str, revision: int) -> str:
-    """The same UID for the same scan, kind and revision, so a re-sent result is the same instance to a PACS
-    (which keeps one copy) and a new revision a new one."""
-    return _uid(f"scan/{scan_id}/{kind}/{revision}")
+def result_uid(scan_id: int, kind: str, revision: int, installation: str = "") -> str:
+    """The same UID for the same scan, kind and revision of one installation, so a re-sent result is the
+    same instance to a PACS (which keeps one copy) and a new revision a new one."""
+    return _uid(
+        f"{installation}/scan/{scan_id}/{kind}/{revision}" if installation else f"scan/{scan_id}/{kind}/{revision}"
+    )
 
 
 def structured_report(study: StudyReference, result: AIResult, *, revision: int) -> hd.sr.ComprehensiveSR:
@@ -134,10 +139,10 @@ def structured_report(study: StudyReference, result: AIResult, *, revision: int)
     report = hd.sr.ComprehensiveSR(
         evidence=[_source_image(study)],
         content=_measurement_report(study, result),
-        series_instance_uid=result_uid(result.scan_id, "sr-series", 0),
+        series_instance_uid=result_uid(result.scan_id, "sr-series", 0, result.installation),
         series_number=REPORT_SERIES_NUMBER,
         series_description=REPORT_SERIES_DESCRIPTION,
-        sop_instance_uid=result_uid(result.scan_id, "sr", revision),
+        sop_instance_uid=result_uid(result.scan_id, "sr", revision, result.installation),
         instance_number=revision,
         manufacturer=MANUFACTURER,
         manufacturer_model_name=ALGORITHM_NAME,
@@ -171,10 +176,10 @@ def heatmap_capture(study: StudyReference, result: AIResult, *, revision: int) -
         # Required by SCImage, then emptied below: the X-ray's own orientation is not known here.
         patient_orientation=("L", "F"),
         study_instance_uid=study.study_instance_uid,
-        series_instance_uid=result_uid(result.scan_id, "sc-series", 0),
+        series_instance_uid=result_uid(result.scan_id, "sc-series", 0, result.installation),
         series_number=HEATMAP_SERIES_NUMBER,
         series_description=HEATMAP_SERIES_DESCRIPTION,
-        sop_instance_uid=result_uid(result.scan_id, "sc", revision),
+        sop_instance_uid=result_uid(result.scan_id, "sc", revision, result.installation),
         instance_number=revision,
         manufacturer=MANUFACTURER,
         manufacturer_model_name=ALGORITHM_NAME,
@@ -287,7 +292,7 @@ def _ai_reading(study: StudyReference, result: AIResult) -> hd.sr.MeasurementsAn
     """TID 1501 over the whole X-ray: the probability, the finding and the review band, with the model."""
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=result_uid(result.scan_id, "sr-tracking", 0), identifier="AI reading"
+            uid=result_uid(result.scan_id, "sr-tracking", 0, result.installation), identifier="AI reading"
         ),
         finding_type=PNEUMONIA,
         finding_sites=[hd.sr.FindingSite(codes.SCT.Lung)],

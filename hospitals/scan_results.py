@@ -12,6 +12,7 @@ import io
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from pydicom import dcmread
 
 from hospitals.fhir import diagnostic_report
@@ -43,6 +44,12 @@ def diagnostic_report_of(scan: Scan, reading, *, scan_url: str) -> dict:
     return diagnostic_report(study_reference(scan), ai_result(scan, reading), scan_url=scan_url)
 
 
+def installation() -> str:
+    """This portal's mark in the UIDs it makes, derived from its secret key (as de-identification's UIDs
+    are): stable while the key is, and different from any other installation's."""
+    return salted_hmac("hospitals.result-uids", "", algorithm="sha256").hexdigest()[:32]
+
+
 def revision_of(scan: Scan) -> int:
     """1 for the AI reading alone; 2 once a radiologist has signed: a new SR, as a new instance."""
     return 2 if scan.latest_review is not None else 1
@@ -66,6 +73,7 @@ def ai_result(scan: Scan, reading) -> AIResult:
         image_png=image_png,
         heatmap_png=heatmap_png,
         review=_review(scan.latest_review),
+        installation=installation(),
     )
 
 
@@ -91,9 +99,10 @@ def study_reference(scan: Scan) -> StudyReference:
         return _from_origin(origin)
     copy = _deidentified_copy(scan) if scan.dicom_file else None
     return StudyReference(
-        study_instance_uid=_uid_of(copy, "StudyInstanceUID") or result_uid(scan.pk, "upload-study", 0),
-        series_instance_uid=_uid_of(copy, "SeriesInstanceUID") or result_uid(scan.pk, "upload-series", 0),
-        sop_instance_uid=_uid_of(copy, "SOPInstanceUID") or result_uid(scan.pk, "upload-image", 0),
+        study_instance_uid=_uid_of(copy, "StudyInstanceUID") or result_uid(scan.pk, "upload-study", 0, installation()),
+        series_instance_uid=_uid_of(copy, "SeriesInstanceUID")
+        or result_uid(scan.pk, "upload-series", 0, installation()),
+        sop_instance_uid=_uid_of(copy, "SOPInstanceUID") or result_uid(scan.pk, "upload-image", 0, installation()),
         sop_class_uid=_uid_of(copy, "SOPClassUID") or SECONDARY_CAPTURE,
         patient_sex=scan.patient_sex,
         study_date=scan.created_at.date(),

@@ -123,3 +123,14 @@ def test_a_reading_held_until_review_is_not_given_to_the_parent_as_sr(settings):
     reading = PredictionFactory()
     response = token_client(reading.scan.owner).get(f"/api/v1/scans/{reading.scan.pk}/fhir/")
     assert response.status_code == 404
+
+
+def test_two_installations_give_the_same_scan_different_result_uids(reader, site_scan, settings):
+    def sr_uid() -> str:
+        response = token_client(reader).get(f"/api/v1/scans/{site_scan.pk}/dicom-sr/")
+        return pydicom.dcmread(io.BytesIO(b"".join(response.streaming_content))).SOPInstanceUID
+
+    first = sr_uid()
+    assert sr_uid() == first  # the same result is the same instance to a PACS
+    settings.SECRET_KEY = "another-installation-" + "x" * 50
+    assert sr_uid() != first
