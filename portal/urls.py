@@ -19,6 +19,7 @@ urlpatterns = [
     path("health/", operations_views.health, name="health"),
     path("metrics", operations_views.metrics, name="metrics"),
     path("scans/", include("scans.urls")),
+    path("scans/", include("hospitals.urls")),
     path("patients/", include("patients.urls")),
     path("reviews/", include("reviews.urls")),
     path("staff/", include("reviews.staff_urls")),

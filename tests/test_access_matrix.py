@@ -64,6 +64,12 @@ GET   scans:dicom                        cleared   302 200 404 404 404 404 200
 GET   scans:report                       cleared   302 200 404 404 404 404 200
 GET   scans:report                       flagged   302 200 404 200 200 404 200
 GET   scans:report                       reviewed  302 200 404 200 404 404 200
+GET   hospitals:structured-report        cleared   302 200 404 404 404 404 200
+GET   hospitals:fhir-report              cleared   302 200 404 404 404 404 200
+GET   hospitals:structured-report        flagged   302 200 404 200 200 404 200
+GET   hospitals:fhir-report              flagged   302 200 404 200 200 404 200
+GET   hospitals:structured-report        reviewed  302 200 404 200 404 404 200
+GET   hospitals:fhir-report              reviewed  302 200 404 200 404 404 200
 GET   scans:compare                      cleared   302 200 404 404 404 404 200
 GET   scans:detail                       flagged   302 200 404 200 200 404 200
 GET   scans:status                       flagged   302 200 404 200 200 404 200
@@ -160,7 +166,7 @@ def test_the_matrix_covers_every_named_url_of_the_portal():
 
     names = {line.split()[1] for line in MATRIX.strip().splitlines()}
     portal_names = set()
-    for namespace in ("scans", "reviews", "staff", "accounts", "patients"):
+    for namespace in ("scans", "reviews", "staff", "accounts", "patients", "hospitals"):
         resolver = get_resolver().namespace_dict[namespace][1]
         portal_names |= {f"{namespace}:{name}" for name in resolver.reverse_dict if isinstance(name, str)}
 

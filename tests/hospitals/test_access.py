@@ -4,6 +4,7 @@ identifiers of a study are shown only to them, and every showing is in the audit
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from reviews import services as reviews
@@ -56,3 +57,20 @@ def test_the_scan_page_shows_the_reader_the_sites_identifiers_and_audits_it(clie
 def test_another_radiologist_gets_a_404_for_a_sites_scan(client, flagged):
     client.force_login(RadiologistFactory())
     assert client.get(flagged.get_absolute_url()).status_code == 404
+
+
+def test_the_reader_downloads_the_reading_as_sr_and_fhir_from_the_scan_page(client, reader, flagged):
+    client.force_login(reader)
+    page = client.get(flagged.get_absolute_url()).content.decode()
+    for name, content_type in (("structured-report", "application/dicom"), ("fhir-report", "application/fhir+json")):
+        url = reverse(f"hospitals:{name}", args=[flagged.pk])
+        assert url in page
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == content_type
+        assert response["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("name", ["structured-report", "fhir-report"])
+def test_another_radiologist_cannot_download_a_sites_reading(client, flagged, name):
+    client.force_login(RadiologistFactory())
+    assert client.get(reverse(f"hospitals:{name}", args=[flagged.pk])).status_code == 404
