@@ -8,7 +8,6 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from hospitals.results import to_bytes
 from rest_framework import generics, status
 from rest_framework.exceptions import MethodNotAllowed, ParseError, Throttled
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -33,6 +32,7 @@ from api.serializers import (
 )
 from audit.services import Action, record
 from hospitals.models import DicomOrigin
+from hospitals.results import to_bytes
 from hospitals.scan_results import FHIR_JSON, diagnostic_report_of, heatmap_capture_of, structured_report_of
 from patients.models import Patient
 from reviews import services as reviews

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hospitals.notifications import send_results_to_site
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
-from hospitals.notifications import send_results_to_site
 from operations.log_context import about_scan
 from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
