@@ -32,14 +32,26 @@ SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.33"
 STUDY_TIMEOUT_SECONDS = 120
 
 
-def chest_studies(count: int) -> list[bytes]:
-    """Real training X-rays as 12-bit chest CRs with their own study UIDs and accession numbers."""
+def chest_studies(count: int, size: int | None = None) -> list[bytes]:
+    """Real training X-rays as 12-bit chest CRs with their own study UIDs and accession numbers; blown up
+    to `size` pixels on the long side (a detector's 2,500-3,000) when given, else 224 x 224."""
     from ml.constants import DEFAULT_DATA_DIR
     from tests.hospitals.studies import chest_radiograph, xray_pixels
 
     paths = sorted((DEFAULT_DATA_DIR / "NORMAL").glob("*.jpeg"))[: count // 2 + 1]
     paths += sorted((DEFAULT_DATA_DIR / "PNEUMONIA").glob("*.jpeg"))[: count - len(paths)]
-    return [chest_radiograph(xray_pixels(path)) for path in paths[:count]]
+    return [chest_radiograph(_at_size(xray_pixels(path), size)) for path in paths[:count]]
+
+
+def _at_size(pixels, size: int | None):
+    import numpy as np
+    from PIL import Image
+
+    if not size:
+        return pixels
+    film = Image.fromarray(pixels.astype(np.float32), mode="F")
+    film = film.resize((size, round(size * 0.83)), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(film), 0, 4095).astype(np.uint16)
 
 
 def start_listener(log_folder: Path) -> tuple[harness.Process, int]:
@@ -109,7 +121,9 @@ def summary(name: str, values: list[float]) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=10, help="chest studies to send, one after another")
-    studies = parser.parse_args(argv).studies
+    parser.add_argument("--size", type=int, help="long side of each film in pixels (default: 224, as trained)")
+    arguments = parser.parse_args(argv)
+    studies, size = arguments.studies, arguments.size
     configure_environment()
     from hospitals.models import Site, SiteAETitle
     from tests.hospitals.orthanc import Orthanc
@@ -125,9 +139,9 @@ def main(argv=None) -> None:
         )  # fmt: skip
         SiteAETitle.objects.update_or_create(ae_title=orthanc.ae_title, defaults={"site": site})
         orthanc.add_modality("portal", "PNEUMONIA", "127.0.0.1", port)
-        one_study(orthanc, chest_studies(1)[0])  # the worker loads the model on its first task: not counted
+        one_study(orthanc, chest_studies(1, size)[0])  # the worker loads the model on its first task: not counted
         rows = []
-        for data in chest_studies(studies):
+        for data in chest_studies(studies, size):
             rows.append(one_study(orthanc, data))
             print(json.dumps(rows[-1]), flush=True)
         for name in ("last_byte_to_sr_stored_s", "queued_s", "reading_to_sr_stored_s", "orthanc_send_to_sr_visible_s"):
