@@ -127,6 +127,13 @@ class DicomOrigin(models.Model):
     def __str__(self):
         return f"{self.site} accession {self.accession_number or '(none)'} (scan {self.scan_id})"
 
+    @property
+    def patient_display_name(self) -> str:
+        """DICOM's Family^Given^Middle^Prefix^Suffix as a reader writes it: "Doe, Jane"."""
+        family, given, middle, *_ = (self.patient_name.split("=")[0].split("^") + ["", "", ""])[:5]
+        first_names = " ".join(part for part in (given, middle) if part)
+        return ", ".join(part for part in (family, first_names) if part)
+
 
 class ResultDelivery(models.Model):
     """One result object (SR or heatmap) for one revision of a scan's result, sent to the site's PACS."""

@@ -64,6 +64,7 @@ GET   scans:dicom                        cleared   302 200 404 404 404 404 200
 GET   scans:report                       cleared   302 200 404 404 404 404 200
 GET   scans:report                       flagged   302 200 404 200 200 404 200
 GET   scans:report                       reviewed  302 200 404 200 404 404 200
+GET   hospitals:studies                  -         302 404 404 404 404 404 200
 GET   hospitals:structured-report        cleared   302 200 404 404 404 404 200
 GET   hospitals:fhir-report              cleared   302 200 404 404 404 404 200
 GET   hospitals:structured-report        flagged   302 200 404 200 200 404 200

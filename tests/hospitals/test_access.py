@@ -51,6 +51,8 @@ def test_the_scan_page_shows_the_reader_the_sites_identifiers_and_audits_it(clie
     origin = flagged.dicom_origin
     assert page.status_code == 200
     assert origin.accession_number in page.text and origin.patient_id in page.text
+    assert f"on the worklist of {flagged.site.name}" in page.text  # a reader's next step, not a parent's
+    assert "ask for one below" not in page.text
     assert AuditEvent.objects.filter(object_type="dicomorigin", object_id=origin.pk, actor=reader).exists()
 
 
