@@ -22,6 +22,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 from pydicom.valuerep import DT
 
 from ml.preprocessing import decode
+from scans.clinical import percent_words
 
 MANUFACTURER = "Pneumonia screening portal"
 ALGORITHM_NAME = "Paediatric chest X-ray pneumonia model"
@@ -108,12 +109,7 @@ class AIResult:
 
     @property
     def percent_in_words(self) -> str:
-        """As the portal's pages say it: never a certain "0%" or "100%" from a model."""
-        if self.probability > 0.99:
-            return ">99%"
-        if self.probability < 0.01:
-            return "<1%"
-        return f"{round(self.probability * 100)}%"
+        return percent_words(self.probability)  # as the portal's pages say it
 
     @property
     def made_at(self) -> datetime.datetime:
@@ -124,9 +120,7 @@ class AIResult:
 def result_uid(scan_id: int, kind: str, revision: int, installation: str = "") -> str:
     """The same UID for the same scan, kind and revision of one installation, so a re-sent result is the
     same instance to a PACS (which keeps one copy) and a new revision a new one."""
-    return _uid(
-        f"{installation}/scan/{scan_id}/{kind}/{revision}" if installation else f"scan/{scan_id}/{kind}/{revision}"
-    )
+    return _uid(f"{installation}/scan/{scan_id}/{kind}/{revision}")
 
 
 def structured_report(study: StudyReference, result: AIResult, *, revision: int) -> hd.sr.ComprehensiveSR:

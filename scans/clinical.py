@@ -77,6 +77,15 @@ def urgent_care(signs: list[str]) -> str | None:
     )  # fmt: skip
 
 
+def percent_words(probability: float) -> str:
+    """A model's probability as people should read it: never a certain "0%" or "100%"."""
+    if probability < 0.01:
+        return "<1%"
+    if probability > 0.99:
+        return ">99%"
+    return f"{round(probability * 100)}%"
+
+
 def age_words(age_months: int | None) -> str:
     if age_months is None:
         return "age unknown"

@@ -374,12 +374,7 @@ class Prediction(models.Model):
 
     @property
     def display_percent(self) -> str:
-        """The probability as people should read it: never a certain "0%" or "100%" from a model."""
-        if self.probability < 0.01:
-            return "<1%"
-        if self.probability > 0.99:
-            return ">99%"
-        return f"{self.percent}%"
+        return clinical.percent_words(self.probability)
 
     @property
     def natural_frequency(self) -> str:
