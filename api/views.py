@@ -33,7 +33,13 @@ from api.serializers import (
 from audit.services import Action, record
 from hospitals.models import DicomOrigin
 from hospitals.results import to_bytes
-from hospitals.scan_results import FHIR_JSON, diagnostic_report_of, heatmap_capture_of, structured_report_of
+from hospitals.scan_results import (
+    FHIR_JSON,
+    diagnostic_report_of,
+    heatmap_capture_of,
+    result_source,
+    structured_report_of,
+)
 from patients.models import Patient
 from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
@@ -319,7 +325,7 @@ class ScanDicomSR(ScanResult):
     what = "DICOM SR"
 
     def result_response(self, scan, reading):
-        dataset = structured_report_of(scan, reading)
+        dataset = structured_report_of(result_source(scan, reading))
         return generated_file(to_bytes(dataset), f"scan-{scan.pk}-reading-sr.dcm", DICOM)
 
 
@@ -330,7 +336,7 @@ class ScanDicomHeatmap(ScanResult):
     def result_response(self, scan, reading):
         if not reading.heatmap:
             return Response({"detail": "This scan has no heatmap."}, status=status.HTTP_404_NOT_FOUND)
-        dataset = heatmap_capture_of(scan, reading)
+        dataset = heatmap_capture_of(result_source(scan, reading, with_images=True))
         return generated_file(to_bytes(dataset), f"scan-{scan.pk}-heatmap.dcm", DICOM)
 
 
@@ -339,7 +345,9 @@ class ScanFhir(ScanResult):
     what = "FHIR DiagnosticReport"
 
     def result_response(self, scan, reading):
-        report = diagnostic_report_of(scan, reading, scan_url=self.request.build_absolute_uri(scan.get_absolute_url()))
+        report = diagnostic_report_of(
+            result_source(scan, reading), scan_url=self.request.build_absolute_uri(scan.get_absolute_url())
+        )
         return HttpResponse(json.dumps(report), content_type=FHIR_JSON, headers={"Cache-Control": "private, no-store"})
 
 

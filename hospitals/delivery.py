@@ -16,7 +16,7 @@ from pynetdicom import AE
 
 from hospitals.models import ResultDelivery, Site
 from hospitals.notifications import send_results_to_site
-from hospitals.scan_results import heatmap_capture_of, revision_of, structured_report_of
+from hospitals.scan_results import heatmap_capture_of, result_source, revision_of, structured_report_of
 from reviews.models import Review
 from scans.models import Scan
 
@@ -52,26 +52,36 @@ def deliver_results(scan_id: int) -> Outcome:
     if scan.status != Scan.Status.DONE or reading is None:
         return Outcome(reason="the scan has no reading to send")
     revision = revision_of(scan)
-    objects = {ResultDelivery.Kind.STRUCTURED_REPORT: structured_report_of(scan, reading)}
+    kinds = [ResultDelivery.Kind.STRUCTURED_REPORT]
     if reading.heatmap and revision == 1:  # the same capture after a review (heatmap_capture_of)
-        objects[ResultDelivery.Kind.HEATMAP] = heatmap_capture_of(scan, reading)
-    pending = _pending_deliveries(scan, objects, revision)
-    if not pending:
-        return Outcome(already_sent=len(objects))
-    _send(scan.site, [(delivery, objects[delivery.kind]) for delivery in pending])
-    return Outcome(sent=len(pending), already_sent=len(objects) - len(pending))
+        kinds.append(ResultDelivery.Kind.HEATMAP)
+    unsent = _not_yet_stored(scan, revision, kinds)
+    if not unsent:  # a redelivered task: nothing is built, nothing is sent
+        return Outcome(already_sent=len(kinds))
+    source = result_source(scan, reading, with_images=ResultDelivery.Kind.HEATMAP in unsent)
+    deliveries = [_delivery(scan, kind, revision, BUILDERS[kind](source)) for kind in unsent]
+    _send(scan.site, deliveries)
+    return Outcome(sent=len(unsent), already_sent=len(kinds) - len(unsent))
 
 
-def _pending_deliveries(scan: Scan, objects: dict, revision: int) -> list[ResultDelivery]:
-    pending = []
-    for kind, dataset in objects.items():
-        delivery, _ = ResultDelivery.objects.get_or_create(
-            scan=scan, kind=kind, revision=revision,
-            defaults={"sop_instance_uid": str(dataset.SOPInstanceUID), "destination": destination_of(scan.site)},
-        )  # fmt: skip
-        if delivery.state != ResultDelivery.State.SENT:
-            pending.append(delivery)
-    return pending
+def _not_yet_stored(scan: Scan, revision: int, kinds: list[str]) -> list[str]:
+    stored = ResultDelivery.objects.filter(scan=scan, revision=revision, state=ResultDelivery.State.SENT)
+    stored_kinds = set(stored.values_list("kind", flat=True))
+    return [kind for kind in kinds if kind not in stored_kinds]
+
+
+BUILDERS = {
+    ResultDelivery.Kind.STRUCTURED_REPORT: structured_report_of,
+    ResultDelivery.Kind.HEATMAP: heatmap_capture_of,
+}
+
+
+def _delivery(scan: Scan, kind: str, revision: int, dataset) -> tuple[ResultDelivery, object]:
+    delivery, _ = ResultDelivery.objects.get_or_create(
+        scan=scan, kind=kind, revision=revision,
+        defaults={"sop_instance_uid": str(dataset.SOPInstanceUID), "destination": destination_of(scan.site)},
+    )  # fmt: skip
+    return delivery, dataset
 
 
 def destination_of(site: Site) -> str:

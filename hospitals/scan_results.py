@@ -9,6 +9,7 @@ derived from the scan, so the same scan always gives the same study.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
@@ -31,17 +32,32 @@ FHIR_JSON = "application/fhir+json"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
-def structured_report_of(scan: Scan, reading):
-    return structured_report(study_reference(scan), ai_result(scan, reading), revision=revision_of(scan))
+@dataclass(frozen=True)
+class ResultSource:
+    """What every result of one scan is built from, read once: its study, the reading (with the X-ray and
+    heatmap files only when a capture is to be made) and the revision."""
+
+    study: StudyReference
+    result: AIResult
+    revision: int
 
 
-def heatmap_capture_of(scan: Scan, reading):
-    # One capture per reading: a review changes the report, not where the model looked.
-    return heatmap_capture(study_reference(scan), ai_result(scan, reading), revision=1)
+def result_source(scan: Scan, reading, *, with_images: bool = False) -> ResultSource:
+    return ResultSource(study_reference(scan), ai_result(scan, reading, with_images=with_images), revision_of(scan))
 
 
-def diagnostic_report_of(scan: Scan, reading, *, scan_url: str) -> dict:
-    return diagnostic_report(study_reference(scan), ai_result(scan, reading), scan_url=scan_url)
+def structured_report_of(source: ResultSource):
+    return structured_report(source.study, source.result, revision=source.revision)
+
+
+def heatmap_capture_of(source: ResultSource):
+    """Needs a source made with_images. One capture per reading: a review changes the report, not where
+    the model looked."""
+    return heatmap_capture(source.study, source.result, revision=1)
+
+
+def diagnostic_report_of(source: ResultSource, *, scan_url: str) -> dict:
+    return diagnostic_report(source.study, source.result, scan_url=scan_url)
 
 
 def installation() -> str:
@@ -55,14 +71,10 @@ def revision_of(scan: Scan) -> int:
     return 2 if scan.latest_review is not None else 1
 
 
-def ai_result(scan: Scan, reading) -> AIResult:
-    """The reading (a scans.Prediction the caller may see) with its images and, if signed, the review."""
-    with scan.image.open("rb") as stored:
-        image_png = stored.read()
-    heatmap_png = None
-    if reading.heatmap:
-        with reading.heatmap.open("rb") as stored:
-            heatmap_png = stored.read()
+def ai_result(scan: Scan, reading, *, with_images: bool = False) -> AIResult:
+    """The reading (a scans.Prediction the caller may see) and, if signed, the review; the X-ray and the
+    heatmap are read from storage only with_images (the heatmap capture is the one result that draws)."""
+    image_png, heatmap_png = (_stored(scan.image), _stored(reading.heatmap)) if with_images else (b"", None)
     return AIResult(
         scan_id=scan.pk,
         probability=reading.probability,
@@ -75,6 +87,13 @@ def ai_result(scan: Scan, reading) -> AIResult:
         review=_review(scan.latest_review),
         installation=installation(),
     )
+
+
+def _stored(field_file) -> bytes | None:
+    if not field_file:
+        return None
+    with field_file.open("rb") as stored:
+        return stored.read()
 
 
 def _review(review) -> RadiologistReview | None:

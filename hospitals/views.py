@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from audit.services import Action, record, record_many
 from hospitals.models import DicomOrigin, Site
 from hospitals.results import to_bytes
-from hospitals.scan_results import FHIR_JSON, diagnostic_report_of, structured_report_of
+from hospitals.scan_results import FHIR_JSON, diagnostic_report_of, result_source, structured_report_of
 from scans.access import get_scan_for
 from scans.downloads import DICOM, NOT_KEPT, generated_file
 from scans.models import Scan
@@ -37,14 +37,18 @@ def _scan_and_reading(request, pk: int, what: str):
 @require_GET
 def structured_report(request, pk: int):
     scan, reading = _scan_and_reading(request, pk, "DICOM SR")
-    return generated_file(to_bytes(structured_report_of(scan, reading)), f"scan-{pk}-reading-sr.dcm", DICOM)
+    return generated_file(
+        to_bytes(structured_report_of(result_source(scan, reading))), f"scan-{pk}-reading-sr.dcm", DICOM
+    )
 
 
 @login_required
 @require_GET
 def fhir_report(request, pk: int):
     scan, reading = _scan_and_reading(request, pk, "FHIR DiagnosticReport")
-    report = diagnostic_report_of(scan, reading, scan_url=request.build_absolute_uri(scan.get_absolute_url()))
+    report = diagnostic_report_of(
+        result_source(scan, reading), scan_url=request.build_absolute_uri(scan.get_absolute_url())
+    )
     response = HttpResponse(json.dumps(report, indent=2), content_type=FHIR_JSON)
     response["Content-Disposition"] = f'attachment; filename="scan-{pk}-reading.fhir.json"'
     response["Cache-Control"] = NOT_KEPT
