@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -30,16 +28,15 @@ from api.serializers import (
     UploadSerializer,
     WorklistCaseSerializer,
 )
-from audit.services import Action, record
-from hospitals.models import DicomOrigin
-from hospitals.results import to_bytes
-from hospitals.scan_results import (
-    FHIR_JSON,
-    diagnostic_report_of,
-    heatmap_capture_of,
-    result_source,
-    structured_report_of,
+from audit.services import Action, record, record_many
+from hospitals.downloads import (
+    fhir_report_file,
+    heatmap_capture_file,
+    reading_for_download,
+    structured_report_file,
 )
+from hospitals.models import DicomOrigin
+from hospitals.scan_results import FHIR_JSON
 from patients.models import Patient
 from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
@@ -223,8 +220,8 @@ class ScanDetail(StrictRequests, generics.RetrieveDestroyAPIView):
 def audit_site_identifiers_shown(request, scans_shown) -> None:
     """A site's accession numbers are its patients' identifiers: each one shown is in the audit log."""
     site_scans = [scan["id"] for scan in scans_shown if scan.get("site")]
-    for origin in DicomOrigin.objects.filter(scan_id__in=site_scans).only("pk", "scan_id"):
-        record(request, Action.VIEWED, origin, detail="api: accession number listed")
+    shown = DicomOrigin.objects.filter(scan_id__in=site_scans).only("pk", "scan_id")
+    record_many(request, Action.VIEWED, shown, detail="api: accession number listed")
 
 
 class ScanFile(StrictRequests, APIView):
@@ -311,12 +308,9 @@ class ScanResult(ScanFile):
     """The reading in a hospital's format, built on request from the reading this user may see."""
 
     def file_response(self, scan):
-        reading = scan.reading_for(self.request.user)
+        reading = reading_for_download(self.request, scan, f"api: {self.what}")
         if reading is None:
             return Response({"detail": "This scan has no reading yet."}, status=status.HTTP_404_NOT_FOUND)
-        if scan.site_id:
-            record(self.request, Action.VIEWED, scan.dicom_origin, detail=f"api: {self.what}")
-        record(self.request, Action.DOWNLOADED, reading, detail=f"api: {self.what}")
         return self.result_response(scan, reading)
 
 
@@ -325,8 +319,7 @@ class ScanDicomSR(ScanResult):
     what = "DICOM SR"
 
     def result_response(self, scan, reading):
-        dataset = structured_report_of(result_source(scan, reading))
-        return generated_file(to_bytes(dataset), f"scan-{scan.pk}-reading-sr.dcm", DICOM)
+        return structured_report_file(scan, reading)
 
 
 @result_schema(DICOM, "The heatmap over the X-ray as a DICOM Secondary Capture, in the X-ray's study")
@@ -336,8 +329,7 @@ class ScanDicomHeatmap(ScanResult):
     def result_response(self, scan, reading):
         if not reading.heatmap:
             return Response({"detail": "This scan has no heatmap."}, status=status.HTTP_404_NOT_FOUND)
-        dataset = heatmap_capture_of(result_source(scan, reading, with_images=True))
-        return generated_file(to_bytes(dataset), f"scan-{scan.pk}-heatmap.dcm", DICOM)
+        return heatmap_capture_file(scan, reading)
 
 
 @result_schema(FHIR_JSON, "The reading as a FHIR R4 DiagnosticReport with its Observations")
@@ -345,10 +337,7 @@ class ScanFhir(ScanResult):
     what = "FHIR DiagnosticReport"
 
     def result_response(self, scan, reading):
-        report = diagnostic_report_of(
-            result_source(scan, reading), scan_url=self.request.build_absolute_uri(scan.get_absolute_url())
-        )
-        return HttpResponse(json.dumps(report), content_type=FHIR_JSON, headers={"Cache-Control": "private, no-store"})
+        return fhir_report_file(self.request, scan, reading)
 
 
 @extend_schema(

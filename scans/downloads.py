@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
@@ -30,6 +30,13 @@ def generated_file(data, filename: str, content_type: str) -> FileResponse:
     """A file made for this request (a report, an export), bytes or an open binary file, as an attachment."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     return _private(FileResponse(stream, content_type=content_type, filename=filename, as_attachment=True))
+
+
+def generated_document(text: str, filename: str, content_type: str) -> HttpResponse:
+    """A small document made for this request (a JSON report), whole in the response, as an attachment."""
+    response = HttpResponse(text, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return _private(response)
 
 
 def _streamed(field_file, filename: str, content_type: str, as_attachment: bool) -> FileResponse:
