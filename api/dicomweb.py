@@ -9,7 +9,6 @@ from email.parser import BytesParser
 from email.policy import HTTP
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from pydicom import Dataset
 from rest_framework import status
@@ -24,8 +23,6 @@ from hospitals.intake import Refused, original_identifiers, receive
 from hospitals.models import DicomOrigin
 
 DICOM_PART = "application/dicom"
-# PS3.18 Table 10.5.3-1: "Processing failure" for an instance that was not stored.
-PROCESSING_FAILURE = 0x0110
 
 
 class DicomJSONRenderer(JSONRenderer):
@@ -76,15 +73,14 @@ class StoreInstances(APIView):
         media_type = request.content_type.split(";")[0].strip().lower()
         if media_type != "multipart/related":
             raise UnsupportedMediaType(media_type, detail='Send multipart/related; type="application/dicom".')
-        stored, failed = Dataset(), Dataset()
-        stored.ReferencedSOPSequence, failed.FailedSOPSequence = [], []
+        stored, failed = [], []
         for part in request.data:
             _store_one(part, site, study_uid, stored, failed)
         body = Dataset()
-        if stored.ReferencedSOPSequence:
-            body.ReferencedSOPSequence = stored.ReferencedSOPSequence
-        if failed.FailedSOPSequence:
-            body.FailedSOPSequence = failed.FailedSOPSequence
+        if stored:
+            body.ReferencedSOPSequence = stored
+        if failed:
+            body.FailedSOPSequence = failed
         return Response(body.to_json_dict(), status=_status(stored, failed))
 
 
@@ -97,21 +93,22 @@ def _site_of(user):
     return site
 
 
-def _store_one(part: bytes, site, study_uid: str | None, stored: Dataset, failed: Dataset) -> None:
+def _store_one(part: bytes, site, study_uid: str | None, stored: list, failed: list) -> None:
+    """Receive one part; its reference goes to the stored or the failed list of the answer."""
     reference = Dataset()
     try:
-        received = receive(part, site=site, via=DicomOrigin.Via.STOW_RS, received_at=timezone.now())
+        received = receive(part, site=site, via=DicomOrigin.Via.STOW_RS)
     except Refused as refusal:
         reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = _uids_of(part)
         reference.FailureReason = refusal.status
-        failed.FailedSOPSequence.append(reference)
+        failed.append(reference)
         return
     origin = received.origin
     if study_uid and origin.study_instance_uid != study_uid:  # stored, but not where the URL said
         reference.WarningReason = 0xB000
     reference.ReferencedSOPClassUID = origin.sop_class_uid
     reference.ReferencedSOPInstanceUID = origin.sop_instance_uid
-    stored.ReferencedSOPSequence.append(reference)
+    stored.append(reference)
 
 
 def _uids_of(part: bytes) -> tuple[str, str]:
@@ -122,9 +119,9 @@ def _uids_of(part: bytes) -> tuple[str, str]:
     return identifiers["sop_class_uid"], identifiers["sop_instance_uid"]
 
 
-def _status(stored: Dataset, failed: Dataset) -> int:
-    if not failed.FailedSOPSequence:
+def _status(stored: list, failed: list) -> int:
+    if not failed:
         return status.HTTP_200_OK
-    if not stored.ReferencedSOPSequence:
+    if not stored:
         return status.HTTP_409_CONFLICT
     return status.HTTP_202_ACCEPTED

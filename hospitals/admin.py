@@ -39,11 +39,7 @@ class SiteAdmin(admin.ModelAdmin):
 
     @admin.display(description="results to")
     def destination(self, site):
-        return (
-            f"{site.destination_ae_title}@{site.destination_host}:{site.destination_port}"
-            if site.has_destination
-            else "\u2014"
-        )
+        return site.destination or "\u2014"
 
 
 @admin.register(DicomOrigin)

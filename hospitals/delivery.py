@@ -79,13 +79,9 @@ BUILDERS = {
 def _delivery(scan: Scan, kind: str, revision: int, dataset) -> tuple[ResultDelivery, object]:
     delivery, _ = ResultDelivery.objects.get_or_create(
         scan=scan, kind=kind, revision=revision,
-        defaults={"sop_instance_uid": str(dataset.SOPInstanceUID), "destination": destination_of(scan.site)},
+        defaults={"sop_instance_uid": str(dataset.SOPInstanceUID), "destination": scan.site.destination},
     )  # fmt: skip
     return delivery, dataset
-
-
-def destination_of(site: Site) -> str:
-    return f"{site.destination_ae_title}@{site.destination_host}:{site.destination_port}"
 
 
 def _send(site: Site, deliveries: list) -> None:
@@ -97,7 +93,7 @@ def _send(site: Site, deliveries: list) -> None:
     ResultDelivery.objects.filter(pk__in=[delivery.pk for delivery, _ in deliveries]).update(attempts=F("attempts") + 1)
     association = ae.associate(site.destination_host, site.destination_port, ae_title=site.destination_ae_title)
     if not association.is_established:
-        _failed(deliveries, f"no association with {destination_of(site)} (refused, aborted or unreachable)")
+        _failed(deliveries, f"no association with {site.destination} (refused, aborted or unreachable)")
     try:
         for delivery, dataset in deliveries:
             status = association.send_c_store(dataset)
@@ -107,7 +103,7 @@ def _send(site: Site, deliveries: list) -> None:
             ResultDelivery.objects.filter(pk=delivery.pk).update(
                 state=ResultDelivery.State.SENT, sent_at=timezone.now(), last_error=""
             )
-            log.info("sent %s of scan %s to %s", delivery.kind, delivery.scan_id, destination_of(site))
+            log.info("sent %s of scan %s to %s", delivery.kind, delivery.scan_id, site.destination)
     finally:
         association.release()
 

@@ -72,6 +72,13 @@ class Site(models.Model):
     def has_destination(self) -> bool:
         return bool(self.destination_ae_title and self.destination_host and self.destination_port)
 
+    @property
+    def destination(self) -> str:
+        """Where results go, as the admin and the logs name it: "AE_TITLE@host:port", or "" for nowhere."""
+        if not self.has_destination:
+            return ""
+        return f"{self.destination_ae_title}@{self.destination_host}:{self.destination_port}"
+
 
 class SiteAETitle(models.Model):
     """A calling AE title the site's devices send from; any other is refused at association."""

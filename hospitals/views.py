@@ -13,7 +13,7 @@ from audit.services import Action, record_many
 from hospitals.downloads import fhir_report_file, reading_for_download, structured_report_file
 from hospitals.models import DicomOrigin, Site
 from scans.access import get_scan_for
-from scans.models import Scan
+from scans.models import Scan, sees_every_scan
 
 STUDIES_PER_PAGE = 25
 
@@ -56,7 +56,7 @@ def studies(request):
 
 
 def _sites_for(user):
-    if user.is_superuser or (user.is_staff and user.has_perm("scans.view_scan")):
+    if sees_every_scan(user):
         return Site.objects.all()
     sites = Site.objects.read_by(user)
     if not sites.exists():

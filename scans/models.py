@@ -46,6 +46,11 @@ def whole_percent(probability: float) -> int:
     return round(probability * 100)
 
 
+def sees_every_scan(user) -> bool:
+    """Superusers, and staff given the permission to view scans."""
+    return user.is_superuser or (user.is_staff and user.has_perm("scans.view_scan"))
+
+
 class ScanQuerySet(models.QuerySet):
     # The review loop's records are reached by their relation names (review_case, reviews): the scans
     # app does not import the reviews app, which builds on it.
@@ -56,7 +61,7 @@ class ScanQuerySet(models.QuerySet):
         patient's other X-rays. Staff: what their permissions allow."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser or (user.is_staff and user.has_perm("scans.view_scan")):
+        if sees_every_scan(user):
             return self
         # A site's readers see every study the site sent (hospitals.Site.readers).
         sites_read = user.reading_sites.values("pk")
