@@ -28,8 +28,9 @@ CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claime
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
 ROW_COLUMNS = (
     "scan_id", "reason", "state", "priority", "requested_at", "waiting_since", "due_at", "claim_expires_at",
-    "scan__status", "scan__owner__email", "claimed_by__email", "scan__patient__name", "scan__site__name", "scan__site_id", "scan__age_at_scan_months",
-    "scan__symptoms", "scan__illness_days", "scan__breaths_per_minute", "scan__patient_sex",
+    "scan__status", "scan__owner__email", "claimed_by__email", "scan__patient__name", "scan__site_id",
+    "scan__site__name", "scan__age_at_scan_months", "scan__symptoms", "scan__illness_days",
+    "scan__breaths_per_minute", "scan__patient_sex",
     "prediction__probability", "prediction__label", "prediction__indeterminate", "prediction__model_version",
 )  # fmt: skip
 
