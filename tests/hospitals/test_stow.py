@@ -14,6 +14,7 @@ from dicomweb_client.session_utils import create_session
 from accounts.models import ApiToken
 from hospitals.models import DicomOrigin
 from scans.models import Scan
+from tests.api_helpers import fresh_throttles  # noqa: F401
 from tests.factories import SiteFactory, UserFactory, private_media  # noqa: F401
 from tests.hospitals.studies import chest_radiograph, ct_slice, identifiers
 

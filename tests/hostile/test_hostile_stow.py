@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 from accounts.models import ApiToken
 from hospitals.models import DicomOrigin
 from scans.models import Scan
+from tests.api_helpers import fresh_throttles  # noqa: F401
 from tests.factories import SiteFactory, UserFactory, private_media  # noqa: F401
 from tests.hostile.corpus import REFUSE, build_corpus, source_xray
 from tests.ml.dicom_files import dicom_bytes
