@@ -108,6 +108,9 @@ def predict_and_save(scan: Scan) -> str:
                 "heatmap": heatmap,
                 "inference_ms": inference_ms,
                 "queue_ms": queue_ms,
+                "logit": reading.logit,
+                "embedding": reading.embedding.astype("float32").tobytes(),
+                "embedding_distance": reading.embedding_distance,
             },
         )
         open_case_for_reading(scan, prediction)

@@ -1,8 +1,10 @@
 """Serving: `Predictor.load()` once, then `predictor.predict(bytes_or_path) -> Reading`.
 
-Runs the exported LiteRT model (no TensorFlow needed), applies the out-of-distribution gate, the
-temperature calibration and the thresholds stored in the artefacts' manifest, and returns the class
-activation map as a heatmap aligned with the (squashed) input image.
+Runs the exported LiteRT model (no TensorFlow needed), applies the out-of-distribution gate and a
+reading head (`ml.heads`: the shipped calibration and thresholds from the artefacts' manifest, or a
+site's adaptation), and returns the class activation map as a heatmap aligned with the (squashed)
+input image. Each reading keeps the network's raw logit and embedding, so a site can adapt the head
+later without reading the film again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PIL import Image
 from ml import gate
 from ml.constants import ARTIFACTS_DIR, IMAGE_SIZE, MANIFEST_NAME
 from ml.errors import UnreadableImage
+from ml.heads import Head
 from ml.preprocessing import decode, squash, to_model_input
 
 
@@ -33,6 +36,9 @@ class Reading:
     indeterminate: bool = False  # inside the review band: neither reading is safe without a radiologist
     heatmap: np.ndarray | None = field(default=None, repr=False)  # (IMAGE_SIZE, IMAGE_SIZE) in [0, 1]
     timings_ms: dict = field(default_factory=dict)
+    logit: float | None = None  # the network's raw output, before any head
+    embedding: np.ndarray | None = field(default=None, repr=False)  # its pooled features (float32)
+    embedding_distance: float | None = None  # Mahalanobis distance to the training films' features
 
     @property
     def rejected(self) -> bool:
@@ -47,10 +53,6 @@ class Reading:
         return not self.rejected and (self.label == "pneumonia" or self.indeterminate)
 
 
-def sigmoid(values):
-    return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64)))
-
-
 class Predictor:
     def __init__(self, manifest: dict, directory: Path, num_threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
@@ -58,10 +60,9 @@ class Predictor:
         self.manifest = manifest
         self.version = manifest["version"]
         self.model_path = directory / manifest["serving_model"]
-        self.temperature = float(manifest["calibration"]["temperature"])
-        self.bias = float(manifest["calibration"]["bias"])
-        self.threshold = float(manifest["calibration"]["threshold"])
-        self.review_from = float(manifest["calibration"]["review_band"][0])
+        self.shipped_head = Head.from_manifest(manifest)
+        self.threshold = self.shipped_head.threshold
+        self.review_from = self.shipped_head.review_from
         # Which class activation map draws the heatmap: chosen by the deletion test at export.
         self.heatmap_source = manifest.get("heatmap", {}).get("source", "cam")
         self.gate = gate.GateParameters.load(directory / manifest["gate"]["file"])
@@ -82,42 +83,61 @@ class Predictor:
         with self._lock:
             return self._runner(image=batch.astype(np.float32))
 
-    def predict(self, source: bytes | str | Path) -> Reading:
+    def predict(self, source: bytes | str | Path, head: Head | None = None, head_label: str = "") -> Reading:
+        """Read one film. `head` (default: the shipped one) turns the network's outputs into the
+        probability and triage; `head_label` names it in the reading's version (`+site-3.2`)."""
+        version = self.version + head_label
         started = time.perf_counter()
         try:
             decoded = decode(source)
         except UnreadableImage as error:
-            return Reading(self.version, reason=str(error))
+            return Reading(version, reason=str(error))
         small = squash(decoded.grey)  # once: the gate and the model input both start from it
         reason = gate.image_reason(decoded, self.gate, small)
         if reason:
-            return Reading(self.version, reason=reason)
+            return Reading(version, reason=reason)
         model_input = to_model_input(small)[np.newaxis]  # the training path; squash of `small` is a no-op
         prepared = time.perf_counter()
         outputs = self.run_model(model_input)
         ran = time.perf_counter()
-        reason = gate.model_reason(model_input[0], outputs["embedding"][0], self.gate)
+        embedding = outputs["embedding"][0]
+        reason = gate.model_reason(model_input[0], embedding, self.gate)
         if reason:
-            return Reading(self.version, reason=reason)
+            return Reading(version, reason=reason)
         return self.reading_from_logits(
             float(outputs["logit"][0, 0]),
             outputs[self.heatmap_source][0],
             {"preprocess": (prepared - started) * 1000, "model": (ran - prepared) * 1000},
+            embedding=embedding,
+            head=head,
+            version=version,
         )
 
     def calibrate(self, logits):
-        """Calibrated pneumonia probability for raw logits (a scalar or the per-location CAM)."""
-        return sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature + self.bias)
+        """The shipped head's calibrated pneumonia probability for raw logits."""
+        return self.shipped_head.probabilities(logits)
 
-    def reading_from_logits(self, logit: float, cam: np.ndarray, timings_ms: dict) -> Reading:
-        probability = float(self.calibrate(logit))
+    def reading_from_logits(
+        self,
+        logit: float,
+        cam: np.ndarray,
+        timings_ms: dict,
+        embedding: np.ndarray | None = None,
+        head: Head | None = None,
+        version: str | None = None,
+    ) -> Reading:
+        head = head or self.shipped_head
+        probability = head.probability(logit, embedding)
         return Reading(
-            self.version,
+            version or self.version,
             probability=probability,
-            label="pneumonia" if probability >= self.threshold else "normal",
-            indeterminate=self.review_from <= probability < self.threshold,
+            label=head.label(probability),
+            indeterminate=head.indeterminate(probability),
             heatmap=self.heatmap(cam, probability),
             timings_ms=timings_ms,
+            logit=float(logit),
+            embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
+            embedding_distance=None if embedding is None else float(self.gate.embedding.distances(embedding)[0]),
         )
 
     def heatmap(self, cam: np.ndarray, probability: float) -> np.ndarray:

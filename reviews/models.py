@@ -62,6 +62,9 @@ class ReviewCase(models.Model):
         POPULATION = "population", "Age outside the model's training"
         SITE_POLICY = "site_policy", "Every result is reviewed"
         REQUESTED = "requested", "Asked for by the patient"
+        # A random share of the readings the model cleared (settings.QC_SAMPLE_RATE): without them the
+        # radiologists' verdicts would describe flagged films only (verification bias).
+        QC_SAMPLE = "qc_sample", "Quality-control sample"
 
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting for a radiologist"
@@ -90,6 +93,11 @@ class ReviewCase(models.Model):
         help_text="The latest reading when the case was opened or last updated.",
     )
     requested_at = models.DateTimeField(null=True, blank=True, help_text="When the patient asked for a review.")
+    sampling_probability = models.FloatField(
+        default=1.0,
+        help_text="The chance that a reading like this one reaches the worklist: 1 for a flagged reading, the "
+        "sampling rate for a quality-control sample. Adaptation weights the verdict by its inverse.",
+    )
     waiting_since = models.DateTimeField(help_text="Since the reading flagged it, or since the patient asked.")
     due_at = models.DateTimeField(help_text="Waiting since, brought forward a day per point of probability.")
     claimed_by = models.ForeignKey(

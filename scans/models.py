@@ -361,6 +361,15 @@ class Prediction(models.Model):
     indeterminate = models.BooleanField(default=False)
     heatmap = models.FileField(upload_to=heatmap_path, max_length=255, blank=True)
     inference_ms = models.FloatField(help_text="Time the model took, in milliseconds.")
+    # The network's raw outputs, before the head: a review of this scan can then teach a site's head
+    # (adaptation.ReferenceCase) without reading the film again, and drift is watched on the distance.
+    logit = models.FloatField(null=True, blank=True, help_text="The network's raw output, before the reading head.")
+    embedding = models.BinaryField(
+        null=True, blank=True, editable=False, help_text="The network's pooled features, float32."
+    )
+    embedding_distance = models.FloatField(
+        null=True, blank=True, help_text="Mahalanobis distance of the film's features to the training films' (drift)."
+    )
     queue_ms = models.FloatField(help_text="Time from queueing to the start of inference, in milliseconds.")
     created_at = models.DateTimeField(default=timezone.now)
 
