@@ -71,8 +71,11 @@ class ReviewCase(models.Model):
         REVIEWED = "reviewed", "Reviewed"
 
     class Priority(models.IntegerChoices):
-        ROUTINE = 0, "Routine"
-        URGENT = 1, "Danger signs: first, whatever the wait"
+        # Tiers, read off the worklist's index in this order whatever the wait: a quality-control sample
+        # comes after every routine case, and danger signs before all.
+        QC_SAMPLE = 0, "Quality-control sample: after every routine case"
+        ROUTINE = 1, "Routine"
+        URGENT = 2, "Danger signs: first, whatever the wait"
 
     scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="review_case")
     # The scan's site, copied: the worklist decides who may take a case from its own row and index.
@@ -96,7 +99,8 @@ class ReviewCase(models.Model):
     sampling_probability = models.FloatField(
         default=1.0,
         help_text="The chance that a reading like this one reaches the worklist: 1 for a flagged reading, the "
-        "sampling rate for a quality-control sample. Adaptation weights the verdict by its inverse.",
+        "sampling rate for a quality-control sample, 0 when only the patient's request put it there (no known "
+        "chance). Adaptation and the calibration figures weight the verdict by its inverse (0: left out).",
     )
     waiting_since = models.DateTimeField(help_text="Since the reading flagged it, or since the patient asked.")
     due_at = models.DateTimeField(help_text="Waiting since, brought forward a day per point of probability.")
@@ -126,6 +130,10 @@ class ReviewCase(models.Model):
 
     def __str__(self):
         return f"Review case for scan {self.scan_id} ({self.get_state_display()})"
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority == self.Priority.URGENT
 
     @property
     def ai_probability(self) -> float | None:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from hospitals.notifications import send_results_to_site
 from reviews.models import Review, ReviewCase, due_at
@@ -32,8 +33,8 @@ class ClaimNotHeld(Exception):
 
 def reason_for_reading(scan: Scan, prediction: Prediction) -> str | None:
     """Why this reading needs a human, or None: danger signs reported, flagged by the model, an age
-    outside the model's training population (or unknown), or every result where the site holds results
-    back until review."""
+    outside the model's training population (or unknown), every result where the site holds results
+    back until review, or else the scan's draw for the quality-control sample."""
     if scan.danger_signs:
         return ReviewCase.Reason.URGENT_CARE
     if prediction.indeterminate:
@@ -44,12 +45,33 @@ def reason_for_reading(scan: Scan, prediction: Prediction) -> str | None:
         return ReviewCase.Reason.POPULATION
     if settings.HOLD_AI_RESULTS_UNTIL_REVIEW:
         return ReviewCase.Reason.SITE_POLICY
+    if qc_draw(scan.pk) < settings.QC_SAMPLE_RATE:
+        return ReviewCase.Reason.QC_SAMPLE
     return None
 
 
-def priority_of(scan: Scan) -> int:
-    """Danger signs come first on the worklist; everything else by probability and wait (due_at)."""
-    return ReviewCase.Priority.URGENT if scan.danger_signs else ReviewCase.Priority.ROUTINE
+def qc_draw(scan_id: int) -> float:
+    """The scan's draw for the quality-control sample, uniform in [0, 1): an HMAC of its id under a key
+    derived from SECRET_KEY. The same scan always draws the same, so a redelivered task or a re-run
+    cannot sample it twice differently; without the key, nobody can tell which uploads will be drawn."""
+    digest = salted_hmac("reviews.qc_sample", str(scan_id), algorithm="sha256").digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def sampling_probability_of(reason: str) -> float:
+    """The chance that a reading like this one reached the worklist: adaptation weights its verdict by
+    the inverse, so the few cleared readings sampled stand for all the cleared ones."""
+    return settings.QC_SAMPLE_RATE if reason == ReviewCase.Reason.QC_SAMPLE else 1.0
+
+
+def priority_of(scan: Scan, reason: str) -> int:
+    """Danger signs come first on the worklist, quality-control samples last; in a tier, cases go by
+    probability and wait (due_at)."""
+    if scan.danger_signs:
+        return ReviewCase.Priority.URGENT
+    if reason == ReviewCase.Reason.QC_SAMPLE:
+        return ReviewCase.Priority.QC_SAMPLE
+    return ReviewCase.Priority.ROUTINE
 
 
 def open_case_for_reading(scan: Scan, prediction: Prediction, now: datetime | None = None) -> ReviewCase | None:
@@ -59,7 +81,8 @@ def open_case_for_reading(scan: Scan, prediction: Prediction, now: datetime | No
     case = ReviewCase.objects.filter(scan=scan).first()
     if reason is None and case is None:
         return None
-    return _open(scan, reason or case.reason, prediction, now or timezone.now())
+    chance = sampling_probability_of(reason) if reason else None
+    return _open(scan, reason or case.reason, prediction, now or timezone.now(), chance)
 
 
 def request_review(scan: Scan, now: datetime | None = None) -> bool:
@@ -77,23 +100,36 @@ def request_review(scan: Scan, now: datetime | None = None) -> bool:
     return True
 
 
-def _open(scan: Scan, reason: str, prediction: Prediction | None, now: datetime) -> ReviewCase:
+def _open(
+    scan: Scan, reason: str, prediction: Prediction | None, now: datetime, sampling_probability: float | None = None
+) -> ReviewCase:
     """Create the scan's case, or bring a waiting one up to date: the stronger reason, the latest reading,
-    and the wait counted from the first reason (a request on a flagged case does not reset its wait)."""
+    and the wait counted from the first reason (a request on a flagged case does not reset its wait).
+
+    A sampled case that gets a stronger reason (flagged by a later reading, asked for by the patient)
+    leaves the quality-control tier. Its sampling chance comes from readings only, the highest any gave:
+    a patient's request is no random draw, so a sampled case the patient asks about still stands for
+    the cleared readings nobody asked about, and a case only a request put on the list has no known
+    chance (0: its verdict is shown but stands for nothing else)."""
+    defaults = {"reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now}
     with transaction.atomic():
         case, created = ReviewCase.objects.select_for_update().get_or_create(
             scan=scan,
             site_id=scan.site_id,
-            defaults={"reason": reason, "prediction": prediction, "waiting_since": now, "due_at": now},
+            defaults=defaults | {"sampling_probability": sampling_probability or 0.0},
         )
         if case.state != ReviewCase.State.WAITING:
             return case
         if not created and REASON_STRENGTH[reason] > REASON_STRENGTH[case.reason]:
             case.reason = reason
         case.prediction = prediction or case.prediction
-        case.priority = max(case.priority, priority_of(scan))
+        if created:
+            case.priority = priority_of(scan, case.reason)
+        else:
+            case.priority = max(case.priority, priority_of(scan, case.reason))
+            case.sampling_probability = max(case.sampling_probability, sampling_probability or 0.0)
         case.due_at = due_at(case.waiting_since, case.ai_probability)
-        case.save(update_fields=["reason", "prediction", "priority", "due_at"])
+        case.save(update_fields=["reason", "prediction", "priority", "sampling_probability", "due_at"])
     return case
 
 

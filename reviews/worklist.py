@@ -23,6 +23,7 @@ REASONS = {
     "population": ("Age outside the model's training", Q(reason=ReviewCase.Reason.POPULATION)),
     "site_policy": ("Every result is reviewed", Q(reason=ReviewCase.Reason.SITE_POLICY)),
     "requested": ("Asked for by the patient", Q(requested_at__isnull=False)),
+    "qc_sample": ("Quality-control sample", Q(reason=ReviewCase.Reason.QC_SAMPLE)),
 }
 CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claimed by others"}
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.

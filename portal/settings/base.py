@@ -318,6 +318,12 @@ REVIEW_CLAIM_MINUTES = env.int("REVIEW_CLAIM_MINUTES", default=30)
 # Sites that want no model reading shown to a patient before a radiologist has seen it turn this on;
 # every finished scan then goes to the worklist.
 HOLD_AI_RESULTS_UNTIL_REVIEW = env.bool("HOLD_AI_RESULTS_UNTIL_REVIEW", default=False)
+# The share of readings the model cleared that also go to the worklist, last, as quality-control samples:
+# without them the radiologists' findings would describe flagged films only (verification bias). 0 turns
+# sampling off.
+QC_SAMPLE_RATE = env.float("QC_SAMPLE_RATE", default=0.05)
+if not 0.0 <= QC_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("QC_SAMPLE_RATE must be a share between 0 and 1, such as 0.05.")
 # The portal's address, for links in emails sent outside a request (by the worker).
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
