@@ -24,12 +24,15 @@ class PortalCollector:
         yield GaugeMetricFamily("portal_inference_milliseconds", "Model time per scan.", labels=["quantile"])
         yield GaugeMetricFamily("portal_readings_last_hour", "Readings written in the last hour.")
         yield InfoMetricFamily("portal_model", "The model the portal serves.")
+        figures, out_of_range = _drift_families()
+        yield from (*figures.values(), out_of_range)
 
     def collect(self):
         yield from self._scans_by_status()
         yield from self._queue_depth()
         yield from self._inference_time()
         yield from self._model()
+        yield from self._drift()
 
     def _scans_by_status(self):
         from django.db.models import Count
@@ -79,6 +82,47 @@ class PortalCollector:
         info = InfoMetricFamily("portal_model", "The model the portal serves.")
         info.add_metric([], {"version": str(read_manifest().get("version", "none"))})
         yield info
+
+    def _drift(self):
+        """Each site's figures for its recent weeks (reviews.drift), and which left their usual range."""
+        from reviews import drift
+
+        figures, out_of_range = _drift_families()
+        for site in drift.by_site():
+            for week in site.recent_weeks():
+                labels = [site.label, week.start.date().isoformat()]
+                for name, value in week.metrics().items():
+                    if value is not None:
+                        figures[name].add_metric(labels, value)
+                for figure, out in week.judged().items():
+                    out_of_range.add_metric([*labels, figure], float(out))
+        yield from (*figures.values(), out_of_range)
+
+
+DRIFT_FIGURES = {
+    "readings": "First readings in the week.",
+    "flagged_share": "Share of the week's first readings flagged for review.",
+    "mean_probability": "Mean probability of pneumonia of the week's first readings.",
+    "embedding_distance": "Mean Mahalanobis distance of the week's films to the training films.",
+    "embedding_distance_ratio": "That distance over the gate's refusal distance.",
+    "reviewed": "Reviewed readings of the week.",
+    "agreement": "Share of the week's decided reviews that agree with the reading's label.",
+    "reviewed_mean_probability_weighted": "Mean probability of reviewed readings, weighted by 1/chance of review.",
+    "reviewed_pneumonia_share_weighted": "Share found pneumonia among reviewed readings, weighted the same.",
+}
+
+
+def _drift_families() -> tuple[dict[str, GaugeMetricFamily], GaugeMetricFamily]:
+    labels = ["site", "week"]
+    figures = {
+        name: GaugeMetricFamily(f"portal_drift_{name}", text, labels=labels) for name, text in DRIFT_FIGURES.items()
+    }
+    out_of_range = GaugeMetricFamily(
+        "portal_drift_out_of_range",
+        "1 when the week's figure left its usual range (reviews.drift).",
+        labels=[*labels, "figure"],
+    )
+    return figures, out_of_range
 
 
 def _message_count(conn, queue: str) -> int:

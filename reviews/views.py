@@ -10,8 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Action, record
+from hospitals.models import Site
+from reviews import drift, services
 from reviews import monitoring as figures
-from reviews import services
 from reviews.access import radiologist_required
 from reviews.forms import ReviewForm
 from reviews.models import ReviewCase
@@ -133,10 +134,34 @@ def monitoring(request):
     # Staff without the right to read reviews get the admin's answer for a missing permission.
     if not request.user.has_perm("reviews.view_review"):
         raise PermissionDenied
+    sites = drift.by_site()
     context = {
         "overall": figures.agreement(),
         "by_month": figures.agreement_by_month(),
         "by_age_band": figures.agreement_by_age_band(),
         "calibration": figures.calibration(),
+        "drift": sites,
+        "alerts": drift_alerts(sites),
+        "refusal_distance": drift.refusal_distance(),
+        "rule": drift,
     }
     return render(request, "reviews/monitoring.html", context)
+
+
+def drift_alerts(sites: list[drift.SiteDrift]) -> list[dict]:
+    """The banner's lines: each site with a recent week out of its usual range, and whether it has
+    enough new reviewed cases to adapt again."""
+    drifting = [site for site in sites if site.alerts()]
+    known = Site.objects.in_bulk([site.site_id for site in drifting if site.site_id is not None])
+    return [{"site": site, "weeks": site.alerts(), **adapting_again(known.get(site.site_id))} for site in drifting]
+
+
+def adapting_again(site: Site | None) -> dict:
+    """How many reference cases the site (None: the installation) gained since its active head was fitted,
+    and whether that is enough to adapt again."""
+    # ISSUE 21: both come with the adaptation app (branch issue-21-heads) and ml.adaptation (main).
+    from adaptation.services import reference_cases_since_active_head
+    from ml.adaptation import MIN_CASES
+
+    new_cases = reference_cases_since_active_head(site)
+    return {"new_cases": new_cases, "needed": MIN_CASES, "may_adapt": new_cases >= MIN_CASES}
