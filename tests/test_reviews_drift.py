@@ -192,6 +192,9 @@ def test_the_monitoring_page_shows_each_sites_weeks_the_rule_and_the_weighting(a
     assert f'<tr data-week="{this_week.date().isoformat()}">' in table
     assert '<td data-figure="flagged">25%</td>' in table and '<td data-figure="probability">30%</td>' in table
     assert '<td data-figure="distance">8.00 (49% of refusal)</td>' in table
-    assert "<strong>outside its usual range</strong> when it lies farther from the mean of the site's earlier weeks" in page
+    assert (
+        "<strong>outside its usual range</strong> when it lies farther from the mean of the site's earlier weeks"
+        in page
+    )
     assert "weighted by the inverse of its chance of review" in page
     assert "drift-banner" not in page  # one week is no history to leave
