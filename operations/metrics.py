@@ -88,8 +88,8 @@ class PortalCollector:
         from reviews import drift
 
         figures, out_of_range = _drift_families()
-        for site in drift.by_site():
-            for week in site.recent_weeks():
+        for site in drift.by_site(weeks=drift.RECENT_WEEKS):
+            for week in site.weeks:
                 labels = [site.label, week.start.date().isoformat()]
                 for name, value in week.metrics().items():
                     if value is not None:

@@ -23,6 +23,7 @@ from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, NullIf, TruncWeek
 from django.utils import timezone
 
+from hospitals.models import Site
 from reviews.models import Review
 from scans.model_card import read_manifest
 from scans.models import Prediction
@@ -113,13 +114,10 @@ class SiteDrift:
         """The site's name in /metrics; the patients' uploads are the installation's."""
         return self.name if self.site_id is not None else "installation"
 
-    def recent_weeks(self, now: datetime | None = None) -> list[Week]:
-        since = _week_start(now or timezone.now()) - timedelta(weeks=RECENT_WEEKS - 1)
-        return [week for week in self.weeks if week.start >= since]
-
     def alerts(self, now: datetime | None = None) -> list[tuple[Week, list[str]]]:
         """The recent weeks out of their usual range, newest first, with the names of the figures that left it."""
-        recent = [week for week in self.recent_weeks(now) if week.figures_out_of_range]
+        since = _week_start(now or timezone.now()) - timedelta(weeks=RECENT_WEEKS - 1)
+        recent = [week for week in self.weeks if week.start >= since and week.figures_out_of_range]
         return [(week, [FIGURE_NAMES[name] for name in week.figures_out_of_range]) for week in reversed(recent)]
 
 
@@ -143,7 +141,7 @@ def weekly_readings(since: datetime):
     return (
         Prediction.objects.filter(created_at__gte=since)
         .filter(~Exists(earlier))
-        .values(site=F("scan__site_id"), site_name=F("scan__site__name"), week=TruncWeek("created_at"))
+        .values(site=F("scan__site_id"), week=TruncWeek("created_at"))
         .annotate(
             readings=Count("pk"),
             flagged=Count("pk", filter=Q(needs_review=True)),
@@ -163,7 +161,7 @@ def weekly_reviews(since: datetime):
     reviewed readings weighted by the inverse of their chance of review."""
     return (
         Review.objects.filter(prediction__isnull=False, prediction__created_at__gte=since)
-        .values(site=F("scan__site_id"), site_name=F("scan__site__name"), week=TruncWeek("prediction__created_at"))
+        .values(site=F("scan__site_id"), week=TruncWeek("prediction__created_at"))
         .annotate(
             reviewed=Count("pk"),
             decided=Count("pk", filter=DECIDED),
@@ -176,19 +174,21 @@ def weekly_reviews(since: datetime):
     )
 
 
-def by_site(now: datetime | None = None) -> list[SiteDrift]:
-    """The last SHOWN_WEEKS weeks of every site with readings (patients' uploads first), each week
-    judged against the site's earlier weeks."""
+def by_site(now: datetime | None = None, weeks: int = SHOWN_WEEKS) -> list[SiteDrift]:
+    """The last `weeks` weeks of every site with readings (patients' uploads first), each week judged
+    against the site's earlier weeks."""
     now = now or timezone.now()
-    first_shown = _week_start(now) - timedelta(weeks=SHOWN_WEEKS - 1)
+    first_shown = _week_start(now) - timedelta(weeks=weeks - 1)
     since = first_shown - timedelta(weeks=BASELINE_WEEKS)
     refusal = refusal_distance()
     sites: dict[int | None, dict[datetime, Week]] = {}
-    names: dict[int | None, str] = {}
     for row in weekly_readings(since):
-        _fill_readings(_week(sites, names, row), row, refusal)
+        _fill_readings(_week(sites, row), row, refusal)
     for row in weekly_reviews(since):
-        _fill_reviews(_week(sites, names, row), row)
+        _fill_reviews(_week(sites, row), row)
+    # The names apart: grouping by them too made PostgreSQL sort every reading's wider row.
+    names = dict(Site.objects.filter(pk__in=[pk for pk in sites if pk is not None]).values_list("pk", "name"))
+    names[None] = INSTALLATION
     drifts = []
     for site_id, weeks in sites.items():
         ordered = [weeks[start] for start in sorted(weeks)]
@@ -207,8 +207,7 @@ def refusal_distance() -> float | None:
     return float(distance) if isinstance(distance, int | float) and distance > 0 else None
 
 
-def _week(sites: dict, names: dict, row: dict) -> Week:
-    names[row["site"]] = row["site_name"] or INSTALLATION
+def _week(sites: dict, row: dict) -> Week:
     weeks = sites.setdefault(row["site"], {})
     start = row["week"]
     return weeks.setdefault(start, Week(start))
