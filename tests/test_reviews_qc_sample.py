@@ -2,7 +2,11 @@
 so the radiologists' findings also describe the films the model did not flag (verification bias)."""
 
 import math
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -206,3 +210,22 @@ def test_the_migration_puts_a_tier_under_routine_and_gives_requests_no_known_cha
         urgent.pk: (ReviewCase.Priority.URGENT, 1.0),
         asked.pk: (ReviewCase.Priority.ROUTINE, 0.0),
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "outcome"),
+    [(None, "0.05"), ("0.2", "0.2"), ("0", "0.0"), ("1.5", "QC_SAMPLE_RATE must be a share"), ("five", "ValueError")],
+)
+def test_the_rate_comes_from_the_environment_and_a_bad_one_stops_the_start(value, outcome):
+    environment = {key: val for key, val in os.environ.items() if key != "QC_SAMPLE_RATE"}
+    environment["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    if value is not None:
+        environment["QC_SAMPLE_RATE"] = value
+    code = "import django; django.setup(); from django.conf import settings; print(settings.QC_SAMPLE_RATE)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert outcome in (result.stdout if result.returncode == 0 else result.stderr)
