@@ -150,16 +150,17 @@ def monitoring(request):
 
 def drift_alerts(sites: list[drift.SiteDrift]) -> list[dict]:
     """The banner's lines: each site with a recent week out of its usual range, and whether it has
-    enough new reviewed cases to adapt again."""
-    drifting = [site for site in sites if site.alerts()]
-    known = Site.objects.in_bulk([site.site_id for site in drifting if site.site_id is not None])
-    return [{"site": site, "weeks": site.alerts(), **adapting_again(known.get(site.site_id))} for site in drifting]
+    enough new reference cases to adapt again."""
+    drifting = [(site, weeks) for site in sites if (weeks := site.alerts())]
+    known = Site.objects.in_bulk([site.site_id for site, _ in drifting if site.site_id is not None])
+    return [{"site": site, "weeks": weeks, **adapting_again(known.get(site.site_id))} for site, weeks in drifting]
 
 
 def adapting_again(site: Site | None) -> dict:
     """How many reference cases the site (None: the installation) gained since its active head was fitted,
     and whether that is enough to adapt again."""
-    # ISSUE 21: both come with the adaptation app (branch issue-21-heads) and ml.adaptation (main).
+    # ISSUE 21: adaptation.services comes with the adaptation app (branch issue-21-heads). Imported here,
+    # as ml.adaptation is: it brings SciPy and scikit-learn, which only a drifting site's banner needs.
     from adaptation.services import reference_cases_since_active_head
     from ml.adaptation import MIN_CASES
 
