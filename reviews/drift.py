@@ -5,11 +5,12 @@ Python only compares the few weekly rows with one another.
 
 The usual range of a figure, for one site and week: the mean of that figure over the site's earlier
 weeks (up to BASELINE_WEEKS of them, each with enough readings) plus or minus 3 times the spread a new
-week has around that mean. The spread combines the earlier weeks' standard deviation (week-to-week
-variation, widened by sqrt(1 + 1/k) since their mean is itself estimated from k weeks) with the week's
-own sampling error (a share's binomial error, a mean's standard error), so a quiet site's small week
-does not ring on noise alone. A week is judged only with at least MIN_READINGS readings (MIN_DECIDED
-decided reviews for agreement) and at least MIN_BASELINE_WEEKS such earlier weeks.
+week has around that mean: the larger of the earlier weeks' standard deviation (week-to-week variation)
+and the week's own sampling error (a share's binomial error, a mean's standard error; a few quiet
+earlier weeks can show almost no spread by chance), widened by sqrt(1 + 1/k) since the mean is itself
+estimated from k weeks. A week is judged only with at least MIN_READINGS readings (MIN_DECIDED decided
+reviews for agreement) and at least MIN_BASELINE_WEEKS such earlier weeks. How often it rings on
+unchanged films, and how often it catches a shift: bench/drift_rule.py.
 """
 
 from __future__ import annotations
@@ -266,6 +267,6 @@ def _judge(weeks: list[Week]) -> None:
             baseline = history[-BASELINE_WEEKS:]
             if len(baseline) >= MIN_BASELINE_WEEKS:
                 mean, spread = statistics.fmean(baseline), statistics.stdev(baseline)
-                width = RANGE_WIDTH * math.sqrt(spread**2 * (1 + 1 / len(baseline)) + figure.error**2)
+                width = RANGE_WIDTH * math.sqrt(max(spread**2, figure.error**2) * (1 + 1 / len(baseline)))
                 figure.usual = (max(mean - width, 0.0), min(mean + width, UPPER_BOUND[name]))
             history.append(figure.value)
