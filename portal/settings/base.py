@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "operations",
     "exports",
     "hospitals",
+    "adaptation",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
     "tidy-data-exports": {"task": "exports.tasks.tidy_data_exports", "schedule": 600.0},
     "resend-undelivered-results": {"task": "hospitals.tasks.resend_undelivered_results", "schedule": 600.0},
 }
+# Staff's zips of reference films (adaptation): the upload, what it may unpack to (a zip bomb is refused
+# from its headers before anything is read) and how many films it may hold.
+REFERENCE_ZIP_MAX_BYTES = env.int("REFERENCE_ZIP_MAX_BYTES", default=1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_UNPACKED_BYTES = env.int("REFERENCE_ZIP_MAX_UNPACKED_BYTES", default=4 * 1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_FILMS = env.int("REFERENCE_ZIP_MAX_FILMS", default=20_000)
 # A prepared data export can be downloaded for this many days, then it is deleted.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
