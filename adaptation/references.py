@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("imported", "already", "refused")
 IMPORT_TIME_LIMIT_SECONDS = 3 * 3600
 PROGRESS_EVERY_FILMS = 10
+MISPLACED = "not directly in NORMAL/ or PNEUMONIA/"
 
 
 def network_version() -> str:
@@ -53,13 +54,15 @@ class ImportResult:
     refused: list = field(default_factory=list)  # [{"name", "reason"}]
 
     def add(self, film: Film, outcome: str, reason: str = "") -> None:
-        self.counts.setdefault(film.label or "unlabelled", dict.fromkeys(OUTCOMES, 0))[outcome] += 1
+        self.counts.setdefault(film.label or MISPLACED, dict.fromkeys(OUTCOMES, 0))[outcome] += 1
         if reason:
             self.refused.append({"name": film.name, "reason": reason})
 
     def lines(self) -> list[str]:
         return [
             f"{label}: {c['imported']} imported, {c['already']} already there, {c['refused']} refused"
+            if label != MISPLACED
+            else f"{label}: {c['refused']} refused"
             for label, c in self.counts.items()
         ]
 
