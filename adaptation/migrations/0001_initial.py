@@ -8,117 +8,282 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hospitals', '0001_initial'),
-        ('scans', '0011_a_prediction_keeps_the_networks_raw_outputs'),
+        ("hospitals", "0001_initial"),
+        ("scans", "0011_a_prediction_keeps_the_networks_raw_outputs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReadingHead',
+            name="ReadingHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(help_text="1, 2, ... per site: the head's name in readings' versions.")),
-                ('head', models.JSONField(help_text='ml.heads.Head.as_dict()')),
-                ('report', models.JSONField(help_text='ml.adaptation.AdaptationReport.as_dict(): the figures it was judged on.')),
-                ('base_model_version', models.CharField(help_text='The network whose logit and embedding it reads.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('active', models.BooleanField(default=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='hospitals.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.PositiveIntegerField(help_text="1, 2, ... per site: the head's name in readings' versions."),
+                ),
+                ("head", models.JSONField(help_text="ml.heads.Head.as_dict()")),
+                (
+                    "report",
+                    models.JSONField(
+                        help_text="ml.adaptation.AdaptationReport.as_dict(): the figures it was judged on."
+                    ),
+                ),
+                (
+                    "base_model_version",
+                    models.CharField(help_text="The network whose logit and embedding it reads.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("active", models.BooleanField(default=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="hospitals.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AdaptationRun',
+            name="AdaptationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Waiting for a worker'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('report', models.JSONField(blank=True, null=True)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='hospitals.site')),
-                ('reading_head', models.ForeignKey(blank=True, help_text='The head it fitted (none when too few cases to fit one).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='adaptation.readinghead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting for a worker"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("report", models.JSONField(blank=True, null=True)),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="hospitals.site",
+                    ),
+                ),
+                (
+                    "reading_head",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The head it fitted (none when too few cases to fit one).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="adaptation.readinghead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferenceCase',
+            name="ReferenceCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(choices=[('normal', 'Normal'), ('pneumonia', 'Pneumonia')], max_length=16)),
-                ('logit', models.FloatField(help_text="The network's raw output for the film.")),
-                ('embedding', models.BinaryField(help_text="The network's pooled features, float32.")),
-                ('embedding_distance', models.FloatField(blank=True, null=True)),
-                ('content_sha256', models.CharField(help_text="Of the imported file, or of a reviewed scan's stored image: a film counts once.", max_length=64)),
-                ('group_key', models.CharField(help_text="The patient: no patient's films fall in two cross-validation folds.", max_length=200)),
-                ('source', models.CharField(choices=[('import', 'Imported film'), ('review', "Radiologist's review")], max_length=8)),
-                ('weight', models.FloatField(default=1.0, help_text='1 / the chance the film was reviewed; 1 for imports, 0 to keep out of fitting.')),
-                ('base_model_version', models.CharField(db_index=True, help_text='The network that computed the logit and embedding.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('scan', models.OneToOneField(blank=True, help_text='The reviewed scan; a later review of it replaces the label.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scans.scan')),
-                ('site', models.ForeignKey(blank=True, help_text="Empty: the installation's (patients' uploads and sites without a head of their own).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='hospitals.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(choices=[("normal", "Normal"), ("pneumonia", "Pneumonia")], max_length=16)),
+                ("logit", models.FloatField(help_text="The network's raw output for the film.")),
+                ("embedding", models.BinaryField(help_text="The network's pooled features, float32.")),
+                ("embedding_distance", models.FloatField(blank=True, null=True)),
+                (
+                    "content_sha256",
+                    models.CharField(
+                        help_text="Of the imported file, or of a reviewed scan's stored image: a film counts once.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "group_key",
+                    models.CharField(
+                        help_text="The patient: no patient's films fall in two cross-validation folds.", max_length=200
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("import", "Imported film"), ("review", "Radiologist's review")], max_length=8
+                    ),
+                ),
+                (
+                    "weight",
+                    models.FloatField(
+                        default=1.0,
+                        help_text="1 / the chance the film was reviewed; 1 for imports, 0 to keep out of fitting.",
+                    ),
+                ),
+                (
+                    "base_model_version",
+                    models.CharField(
+                        db_index=True, help_text="The network that computed the logit and embedding.", max_length=64
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "scan",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The reviewed scan; a later review of it replaces the label.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scans.scan",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: the installation's (patients' uploads and sites without a head of their own).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="hospitals.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferenceImport',
+            name="ReferenceImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=adaptation.models.reference_zip_path)),
-                ('original_filename', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('queued', 'Waiting for a worker'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('films', models.PositiveIntegerField(default=0, help_text='Films in the zip.')),
-                ('counts', models.JSONField(default=dict, help_text='Per class: imported, already there, refused.')),
-                ('refused', models.JSONField(default=list, help_text='[{name, reason}] of the films not imported.')),
-                ('message', models.TextField(blank=True, help_text='Why the import failed, in plain words.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='hospitals.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=255, upload_to=adaptation.models.reference_zip_path)),
+                ("original_filename", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting for a worker"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("films", models.PositiveIntegerField(default=0, help_text="Films in the zip.")),
+                ("counts", models.JSONField(default=dict, help_text="Per class: imported, already there, refused.")),
+                ("refused", models.JSONField(default=list, help_text="[{name, reason}] of the films not imported.")),
+                ("message", models.TextField(blank=True, help_text="Why the import failed, in plain words.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="hospitals.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='readinghead',
-            constraint=models.UniqueConstraint(condition=models.Q(('site__isnull', False)), fields=('site', 'number'), name='one_head_number_per_site'),
+            model_name="readinghead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("site__isnull", False)), fields=("site", "number"), name="one_head_number_per_site"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readinghead',
-            constraint=models.UniqueConstraint(condition=models.Q(('site__isnull', True)), fields=('number',), name='one_head_number_installation'),
+            model_name="readinghead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("site__isnull", True)), fields=("number",), name="one_head_number_installation"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readinghead',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('site__isnull', False)), fields=('site',), name='one_active_head_per_site'),
+            model_name="readinghead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("site__isnull", False)),
+                fields=("site",),
+                name="one_active_head_per_site",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readinghead',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('site__isnull', True)), fields=('active',), name='one_active_head_installation'),
+            model_name="readinghead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("site__isnull", True)),
+                fields=("active",),
+                name="one_active_head_installation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referencecase',
-            constraint=models.UniqueConstraint(condition=models.Q(('site__isnull', False)), fields=('site', 'content_sha256'), name='one_reference_film_per_site'),
+            model_name="referencecase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("site__isnull", False)),
+                fields=("site", "content_sha256"),
+                name="one_reference_film_per_site",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referencecase',
-            constraint=models.UniqueConstraint(condition=models.Q(('site__isnull', True)), fields=('content_sha256',), name='one_reference_film_installation'),
+            model_name="referencecase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("site__isnull", True)),
+                fields=("content_sha256",),
+                name="one_reference_film_installation",
+            ),
         ),
     ]
