@@ -20,7 +20,7 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
-from adaptation.models import ReadingHead
+from adaptation.models import ReadingHead, ReferenceCase
 from hospitals.models import Site, SiteAETitle
 from patients.models import Patient
 from reviews.models import Review, ReviewCase
@@ -281,3 +281,22 @@ class ReadingHeadFactory(DjangoModelFactory):
 
     class Params:
         refused = factory.Trait(report={"refusal": "It is worse than the shipped head.", "cases": 240})
+
+
+class ReferenceCaseFactory(DjangoModelFactory):
+    """An imported reference film of the installation (site=None) read by the serving network; tests give
+    it the logit and embedding of a real film (tests/adaptation/conftest.py)."""
+
+    class Meta:
+        model = ReferenceCase
+
+    site = None
+    label = "pneumonia"
+    logit = 2.0
+    embedding = factory.LazyFunction(lambda: np.zeros(512, dtype=np.float32).tobytes())
+    embedding_distance = 7.0
+    content_sha256 = factory.Sequence(lambda n: hashlib.sha256(f"film {n}".encode()).hexdigest())
+    group_key = factory.Sequence(lambda n: f"patient-{n}")
+    source = ReferenceCase.Source.IMPORT
+    weight = 1.0
+    base_model_version = factory.LazyFunction(serving_network_version)
