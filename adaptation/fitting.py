@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from adaptation.jobs import ADAPT_LIMIT
 from adaptation.models import AdaptationRun, Job, ReadingHead, ReferenceCase
 from adaptation.references import network_version
 from ml.adaptation import AdaptationReport, ReferenceSet, adapt
@@ -20,7 +21,6 @@ from portal.celery import transient_errors
 from scans.model_card import read_manifest
 
 log = logging.getLogger(__name__)
-ADAPT_TIME_LIMIT_SECONDS = 1800
 LABELS = {"normal": 0, "pneumonia": 1}
 
 
@@ -72,7 +72,7 @@ def _store(site, version: str, report: AdaptationReport, created_by) -> ReadingH
 
 def take_run(run_id: int) -> AdaptationRun | None:
     now = timezone.now()
-    abandoned_before = now - timedelta(seconds=ADAPT_TIME_LIMIT_SECONDS + 30)
+    abandoned_before = now - ADAPT_LIMIT - timedelta(seconds=30)
     takeable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, started_at__lt=abandoned_before)
     taken = AdaptationRun.objects.filter(takeable, pk=run_id).update(status=Job.RUNNING, started_at=now)
     return AdaptationRun.objects.select_related("site", "requested_by").get(pk=run_id) if taken else None

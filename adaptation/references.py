@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from adaptation.films import Film, films_in_folder, films_in_zip, open_zip
+from adaptation.jobs import IMPORT_LIMIT
 from adaptation.models import Job, Label, ReferenceCase, ReferenceImport
 from ml.file_names import patient_id
 from portal.celery import transient_errors
@@ -30,7 +31,6 @@ from scans.validation import format_size, validate_file
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("imported", "already", "refused")
-IMPORT_TIME_LIMIT_SECONDS = 3 * 3600
 PROGRESS_EVERY_FILMS = 10
 MISPLACED = "not directly in NORMAL/ or PNEUMONIA/"
 
@@ -152,7 +152,7 @@ def request_import(uploaded_file, site, user) -> ReferenceImport:
 def take_import(import_id: int) -> ReferenceImport | None:
     """Claim the import for this worker, unless another took it less than a task time limit ago."""
     now = timezone.now()
-    abandoned_before = now - timedelta(seconds=IMPORT_TIME_LIMIT_SECONDS + 30)
+    abandoned_before = now - IMPORT_LIMIT - timedelta(seconds=30)
     takeable = Q(status=Job.QUEUED) | Q(status=Job.RUNNING, started_at__lt=abandoned_before)
     taken = ReferenceImport.objects.filter(takeable, pk=import_id).update(status=Job.RUNNING, started_at=now)
     return ReferenceImport.objects.select_related("site").get(pk=import_id) if taken else None

@@ -246,6 +246,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Django's own cap sits above ours so the form, not a bare 400, tells the patient about the limit.
 DATA_UPLOAD_MAX_NUMBER_FILES = SCAN_MAX_FILES_PER_UPLOAD + 20
+# Staff's zips of reference films (adaptation): the upload, what it may unpack to (a zip bomb is refused
+# from its headers before anything is read) and how many films it may hold.
+REFERENCE_ZIP_MAX_BYTES = env.int("REFERENCE_ZIP_MAX_BYTES", default=1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_UNPACKED_BYTES = env.int("REFERENCE_ZIP_MAX_UNPACKED_BYTES", default=4 * 1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_FILMS = env.int("REFERENCE_ZIP_MAX_FILMS", default=20_000)
 # Serving model; empty means the one shipped in ml/artifacts.
 SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
 # Interpreter threads per worker process; 0 means the cores each pool process has to itself.
@@ -307,12 +312,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-abandoned-review-claims": {"task": "reviews.tasks.release_abandoned_claims", "schedule": 300.0},
     "tidy-data-exports": {"task": "exports.tasks.tidy_data_exports", "schedule": 600.0},
     "resend-undelivered-results": {"task": "hospitals.tasks.resend_undelivered_results", "schedule": 600.0},
+    "requeue-adaptation-jobs": {"task": "adaptation.tasks.requeue_unfinished", "schedule": 600.0},
 }
-# Staff's zips of reference films (adaptation): the upload, what it may unpack to (a zip bomb is refused
-# from its headers before anything is read) and how many films it may hold.
-REFERENCE_ZIP_MAX_BYTES = env.int("REFERENCE_ZIP_MAX_BYTES", default=1024 * 1024 * 1024)
-REFERENCE_ZIP_MAX_UNPACKED_BYTES = env.int("REFERENCE_ZIP_MAX_UNPACKED_BYTES", default=4 * 1024 * 1024 * 1024)
-REFERENCE_ZIP_MAX_FILMS = env.int("REFERENCE_ZIP_MAX_FILMS", default=20_000)
 # A prepared data export can be downloaded for this many days, then it is deleted.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -1,0 +1,26 @@
+"""Imports and fits whose message was lost are sent again; those in hand are left alone."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from adaptation.jobs import requeue_unfinished
+from adaptation.models import AdaptationRun, ReferenceImport
+
+pytestmark = pytest.mark.django_db
+
+
+def test_jobs_queued_too_long_or_abandoned_are_sent_again(django_capture_on_commit_callbacks):
+    long_ago = timezone.now() - timedelta(hours=4)
+    ReferenceImport.objects.create(file="reference-imports/a.zip", created_at=long_ago)
+    ReferenceImport.objects.create(file="reference-imports/b.zip", status="running", started_at=long_ago)
+    ReferenceImport.objects.create(file="reference-imports/c.zip")  # just asked for
+    AdaptationRun.objects.create(created_at=long_ago)
+    AdaptationRun.objects.create(status="running", started_at=timezone.now())  # being fitted
+    AdaptationRun.objects.create(status="done", created_at=long_ago)
+
+    with django_capture_on_commit_callbacks() as sent:
+        assert requeue_unfinished() == 3
+
+    assert len(sent) == 3
