@@ -27,11 +27,12 @@ from ml.data import describe, load_model_inputs, load_squashed, locked_splits, s
 from ml.ood import constructed_set  # noqa: E402
 from ml.predictor import Predictor  # noqa: E402
 from ml.preprocessing import preprocess  # noqa: E402
-from ml.shift import harder_copies  # noqa: E402
+from ml.shift import family_copies, harder_copies  # noqa: E402
 
 log = logging.getLogger("ml.export")
 GATE_NAME = "gate.npz"
-MODEL_VERSION_PREFIX = "pneumonia-cnn-2"
+# 2.1: v2's network with the out-of-the-box calibration fitted under shift (ml.calibration).
+MODEL_VERSION_PREFIX = "pneumonia-cnn-2.1"
 HEATMAP_SOURCES = ("cam", "cam_fine")
 SERVED_OUTPUTS = ("logit", "cam", "cam_fine", "embedding")
 TRAINING_COMMAND = (
@@ -52,7 +53,9 @@ REPORTED_SETS = {
     "report_perturbed": "locked report split, perturbed copies",
     "selection": "selection split (optimistic: choices were made on it)",
     "proxy_selection": "shift proxy, selection half (optimistic: choices were made on it)",
+    "report_shifted": "locked report split and shift proxy report half, under every acquisition shift family",
 }
+REPORT_SETS = ("report", "proxy_report")
 
 
 def sha256(path: Path) -> str:
@@ -211,6 +214,122 @@ def probability_of(predictor: Predictor):
     return lambda batch: predictor.calibrate(run_batches(predictor, batch)["logit"].ravel())
 
 
+def shifted_sources(splits: dict, names) -> dict[str, list]:
+    """Each named split's files as they are, and as JPEGs under every shift ("selection/blur", ...)."""
+    sources = {}
+    for name in names:
+        sources[name] = [e.path for e in splits[name]]
+        greys = load_squashed(splits[name])
+        for shift in calibration.SHIFTS:
+            sources[f"{name}/{shift}"] = family_copies(greys, shift)
+    return sources
+
+
+def served_logits(predictor: Predictor, sources: list, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, raw logits) of the films the gate lets through, read end to end as the portal reads."""
+    readings = [predictor.predict(source) for source in sources]
+    kept = np.array([not r.rejected for r in readings])
+    return labels[kept], np.array([r.logit for r in readings if not r.rejected])
+
+
+def calibrate_and_report(out_dir: Path, splits: dict, figures_dir: Path | None = None) -> dict:
+    """Fit the out-of-the-box calibration on the FITTED_ON sets (ml.calibration), then read every
+    reported set end to end through the calibrated Predictor, and write both into the manifest.
+
+    Needs only the serving model and its gate, so `--calibration-only` refits a shipped model."""
+    manifest = json.loads((out_dir / constants.MANIFEST_NAME).read_text())
+    predictor = Predictor.load(out_dir)
+    labels = {name: np.array([e.label for e in members]) for name, members in splits.items()}
+    for name in list(labels):
+        for shift in calibration.SHIFTS:
+            labels[f"{name}/{shift}"] = labels[name]
+    fit_sources = shifted_sources(splits, calibration.SELECTION_SETS)
+    fit_labels, fit_logits = {}, {}
+    for name in calibration.FITTED_ON:
+        fit_labels[name], fit_logits[name] = served_logits(predictor, fit_sources[name], labels[name])
+    temperature, bias, points = calibration.fit(fit_labels, fit_logits)
+    manifest["version"] = f"{MODEL_VERSION_PREFIX}+{sha256(out_dir / manifest['serving_model'])[:12]}"
+    manifest["calibration"] = {
+        "temperature": temperature,
+        "bias": bias,
+        **points,
+        "threshold_rule": calibration.THRESHOLD_RULE,
+        "screening_sensitivity": constants.SCREENING_SENSITIVITY,
+        "review_band_sensitivity": constants.REVIEW_BAND_SENSITIVITY,
+        "fitted_on": list(calibration.FITTED_ON),
+    }
+    (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    predictor = Predictor.load(out_dir)
+
+    shifted = shifted_sources(splits, REPORT_SETS)
+    sources = {
+        "report": shifted["report"],
+        "proxy_report": shifted["proxy_report"],
+        "report_perturbed": harder_copies(load_squashed(splits["report"])),
+        "selection": fit_sources["selection"],
+        "proxy_selection": fit_sources["proxy_selection"],
+    }
+    labels["report_perturbed"] = np.repeat(labels["report"], 2)
+    threshold, review_from = points["threshold"], points["review_band"][0]
+    reported, curves = {}, {}
+    for name, files in sources.items():
+        kept_labels, kept_probabilities, refused = served_readings(predictor, files, labels[name])
+        reported[name] = {
+            "description": REPORTED_SETS[name],
+            "refused_by_gate": refused,
+            **metrics.summary(kept_labels, kept_probabilities, threshold, review_from),
+        }
+        curves[name] = (kept_labels, kept_probabilities)
+    by_shift, pooled = {}, ([], [], [])
+    for shift in calibration.SHIFTS:
+        read = [served_readings(predictor, shifted[f"{n}/{shift}"], labels[n]) for n in REPORT_SETS]
+        shift_labels = np.concatenate([r[0] for r in read])
+        shift_probabilities = np.concatenate([r[1] for r in read])
+        figures = metrics.summary(shift_labels, shift_probabilities, threshold, review_from)
+        by_shift[shift] = {k: figures[k] for k in ("images", "auc", "accuracy", "sensitivity", "specificity", "ece")}
+        by_shift[shift]["flagged_for_review"] = figures["flagged_for_review"]
+        by_shift[shift]["refused_by_gate"] = sum(r[2] for r in read)
+        pooled[0].append(shift_labels)
+        pooled[1].append(shift_probabilities)
+        pooled[2].append(by_shift[shift]["refused_by_gate"])
+    reported["report_shifted"] = {
+        "description": REPORTED_SETS["report_shifted"],
+        "refused_by_gate": sum(pooled[2]),
+        **metrics.summary(np.concatenate(pooled[0]), np.concatenate(pooled[1]), threshold, review_from),
+    }
+    manifest["metrics"] = reported
+    manifest["shift_families"] = by_shift
+    if figures_dir is not None:
+        from ml.evaluate import plot_reliability
+
+        figures_dir.mkdir(parents=True, exist_ok=True)
+        for name in REPORT_SETS:
+            plot_reliability(
+                *curves[name],
+                figures_dir / f"reliability-{name.replace('_', '-')}.png",
+                title=f"Reliability, {REPORTED_SETS[name]}",
+            )
+    (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def genuine_refusals(reported: dict) -> dict:
+    names = ("report", "proxy_report", "report_perturbed")
+    genuine = sum(reported[n]["images"] + reported[n]["refused_by_gate"] for n in names)
+    refused = sum(reported[n]["refused_by_gate"] for n in names)
+    return {"genuine_report_xrays_refused": refused / max(1, genuine), "genuine_report_xrays": genuine}
+
+
+def recalibrate(out_dir: Path, data_dir: Path, split_path: Path, figures_dir: Path | None = None) -> dict:
+    """`--calibration-only`: refit the calibration of the artefacts in out_dir and re-measure them,
+    keeping the network, the gate and the heatmap choice."""
+    manifest = calibrate_and_report(out_dir, locked_splits(data_dir, split_path), figures_dir)
+    manifest["gate"].update(genuine_refusals(manifest["metrics"]))
+    manifest["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
 def build_artifacts(
     out_dir: Path,
     data_dir: Path = constants.DEFAULT_DATA_DIR,
@@ -233,11 +352,8 @@ def build_artifacts(
         name: load_model_inputs(splits[name], constants.ML_CACHE_DIR)
         for name in ("train", "selection", "proxy_selection")
     }
-    perturbed = {name: harder_copies(load_squashed(splits[name])) for name in ("selection", "report")}
-    inputs["selection_perturbed"] = np.stack([preprocess(jpeg) for jpeg in perturbed["selection"]])
-    copies = len(perturbed["selection"]) // len(splits["selection"])
-    labels["selection_perturbed"] = np.repeat(labels["selection"], copies)
-    labels["report_perturbed"] = np.repeat(labels["report"], copies)
+    copies = harder_copies(load_squashed(splits["selection"]))
+    inputs["selection_perturbed"] = np.stack([preprocess(jpeg) for jpeg in copies])
     outputs = {name: run_batches(predictor, batch) for name, batch in inputs.items()}
 
     rules = fit_image_rules(load_squashed(splits["train"]))
@@ -250,19 +366,10 @@ def build_artifacts(
         rules,
     )
     fitted_gate.save(out_dir / GATE_NAME)
-
-    logits = {name: outputs[name]["logit"].ravel() for name in calibration.FITTED_ON}
-    temperature, bias, points = calibration.fit(labels, logits)
     manifest = json.loads((out_dir / constants.MANIFEST_NAME).read_text())
-    manifest["calibration"] = {
-        "temperature": temperature,
-        "bias": bias,
-        **points,
-        "threshold_rule": "best balanced accuracy averaged over the selection sets",
-        "screening_sensitivity": constants.SCREENING_SENSITIVITY,
-        "fitted_on": list(calibration.FITTED_ON),
-    }
+    manifest["gate"] = {"file": GATE_NAME}
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
+    manifest = calibrate_and_report(out_dir, splits, figures_dir)
     predictor = Predictor.load(out_dir)
 
     pneumonia = labels["selection"] == 1
@@ -274,44 +381,14 @@ def build_artifacts(
         "chosen_on": "selection split, deletion test at 10 % and 20 %",
         "selection": selection_faithfulness,
     }
-    (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest))
-    predictor = Predictor.load(out_dir)
-
-    sources = {
-        "report": [e.path for e in splits["report"]],
-        "proxy_report": [e.path for e in splits["proxy_report"]],
-        "report_perturbed": perturbed["report"],
-        "selection": [e.path for e in splits["selection"]],
-        "proxy_selection": [e.path for e in splits["proxy_selection"]],
-    }
-    reported, refused, curves = {}, {}, {}
-    for name, files in sources.items():
-        kept_labels, kept_probabilities, refused[name] = served_readings(predictor, files, labels[name])
-        reported[name] = {
-            "description": REPORTED_SETS[name],
-            "refused_by_gate": refused[name],
-            **metrics.summary(kept_labels, kept_probabilities, points["threshold"], points["review_band"][0]),
-        }
-        curves[name] = (kept_labels, kept_probabilities)
-    report_inputs = {n: load_model_inputs(splits[n], constants.ML_CACHE_DIR) for n in ("report", "proxy_report")}
+    report_inputs = {n: load_model_inputs(splits[n], constants.ML_CACHE_DIR) for n in REPORT_SETS}
     heatmap_report = {}
     for name, batch in report_inputs.items():
         sick = labels[name] == 1
         cams = run_batches(predictor, batch[sick])
         heatmap_report[name] = faithfulness.deletion_test(probability_of(predictor), batch[sick], cams[source])
     manifest["heatmap"]["reported"] = heatmap_report
-    if figures_dir is not None:
-        from ml.evaluate import plot_reliability
 
-        figures_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("report", "proxy_report"):
-            plot_reliability(
-                *curves[name],
-                figures_dir / f"reliability-{name.replace('_', '-')}.png",
-                title=f"Reliability, {REPORTED_SETS[name]}",
-            )
-
-    genuine = sum(len(s) for n, s in sources.items() if n in ("report", "proxy_report", "report_perturbed"))
     runs = training_runs(checkpoints)
     manifest.update(
         {
@@ -329,12 +406,9 @@ def build_artifacts(
                 "max_layout_distance": fitted_gate.layout.max_distance,
                 **rules,
                 "constructed_set": constructed_set_report(predictor),
-                "genuine_report_xrays_refused": sum(refused[n] for n in ("report", "proxy_report", "report_perturbed"))
-                / max(1, genuine),
-                "genuine_report_xrays": genuine,
+                **genuine_refusals(manifest["metrics"]),
             },
-            "metrics": reported,
-            "latency_ms": latency_ms(predictor, sources["report"][0]),
+            "latency_ms": latency_ms(predictor, splits["report"][0].path),
             "data": TRAINING_DATA,
             "split": describe(splits),
             "training": [{k: v for k, v in run.items() if k != "split"} for run in runs],
@@ -355,9 +429,15 @@ def main(argv=None):
     parser.add_argument("--split", type=Path, default=constants.ARTIFACTS_DIR / constants.SPLIT_NAME)
     parser.add_argument("--figures", type=Path, default=None, help="write reliability diagrams here")
     parser.add_argument("--checkpoints", type=Path, nargs="*", help="default: every model*.keras in --out")
+    parser.add_argument(
+        "--calibration-only", action="store_true", help="refit the calibration of the exported model in --out"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    manifest = build_artifacts(args.out, args.data, args.limit, args.checkpoints, args.split, args.figures)
+    if args.calibration_only:
+        manifest = recalibrate(args.out, args.data, args.split, args.figures)
+    else:
+        manifest = build_artifacts(args.out, args.data, args.limit, args.checkpoints, args.split, args.figures)
     summary = {
         name: {
             k: round(v, 4) for k, v in figures.items() if k in ("auc", "accuracy", "sensitivity", "specificity", "ece")

@@ -17,6 +17,7 @@ SETS = (
     ("report_perturbed", "Locked report split, perturbed copies"),
     ("selection", "Selection split *(optimistic: chosen on)*"),
     ("proxy_selection", "Shift proxy, selection half *(optimistic)*"),
+    ("report_shifted", "Report split + proxy report half, under every shift family"),
 )
 
 
@@ -49,6 +50,23 @@ def metrics_table(manifest: dict) -> str:
         f"Operating point: pneumonia at calibrated probability ≥ {threshold:.3f}; "
         f"indeterminate (radiologist review) from {low:.3f}."
     )
+    return "\n".join(lines)
+
+
+def shift_table(manifest: dict) -> str:
+    """Each acquisition shift family (ml.shift) on the locked report split and the proxy's report half."""
+    lines = [
+        "| Shift family | Films read (refused by the gate) | AUC | Accuracy | Sensitivity | Specificity | ECE "
+        "| Flagged: sensitivity | share of normal films |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in manifest.get("shift_families", {}).items():
+        flagged = m["flagged_for_review"]
+        lines.append(
+            f"| {name.replace('_', ' ')} | {m['images']} ({m['refused_by_gate']}) | {m['auc']:.3f} "
+            f"| {m['accuracy']:.3f} | {m['sensitivity']:.3f} | {m['specificity']:.3f} | {m['ece']:.3f} "
+            f"| {flagged['sensitivity']:.3f} | {flagged['share_of_normal_images']:.1%} |"
+        )
     return "\n".join(lines)
 
 
@@ -105,7 +123,7 @@ def main(argv=None) -> None:
     path = args.model / MANIFEST_NAME if args.model.is_dir() else args.model
     manifest = json.loads(path.read_text())
     print(f"Model `{manifest['version']}`, exported {manifest['created']}.\n")
-    for section in (metrics_table, heatmap_table, gate_table, training_line):
+    for section in (metrics_table, shift_table, heatmap_table, gate_table, training_line):
         print(section(manifest))
         print()
 

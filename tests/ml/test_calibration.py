@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from ml import calibration, metrics
+from ml import calibration, constants, metrics
+from ml.preprocessing import decode
+from ml.shift import SHIFT_FAMILIES, family_copies
 
 
 def synthetic(temperature=2.5, bias=-0.7, n=20_000, seed=0):
@@ -33,15 +35,33 @@ def test_highest_threshold_keeps_the_requested_sensitivity():
     assert (probabilities[labels == 1] >= threshold + 1e-6).mean() < 0.97
 
 
-def test_review_band_flags_enough_pneumonia_on_every_validation_set():
+def test_review_band_flags_the_margin_above_the_promised_share_of_the_pooled_sets_pneumonia():
     rng = np.random.default_rng(1)
     labels = [rng.integers(0, 2, 500) for _ in range(2)]
     probabilities = [np.clip(truth * 0.6 + rng.random(500) * 0.5, 0, 1) for truth in labels]
     points = calibration.choose_operating_points(labels, probabilities)
     low, high = points["review_band"]
     assert low <= high == points["threshold"]
-    for truth, scores in zip(labels, probabilities, strict=True):
-        assert (scores[truth == 1] >= low).mean() >= 0.99
+    pooled_labels, pooled = np.concatenate(labels), np.concatenate(probabilities)
+    assert (pooled[pooled_labels == 1] >= low).mean() >= constants.REVIEW_BAND_SENSITIVITY > 0.99
+
+
+def test_the_out_of_the_box_calibration_is_fitted_under_every_shift_family():
+    assert set(calibration.SELECTION_SETS) <= set(calibration.FITTED_ON)
+    for shift in ("acquisition", *SHIFT_FAMILIES):
+        assert f"selection/{shift}" in calibration.FITTED_ON
+        assert f"proxy_selection/{shift}" in calibration.FITTED_ON
+    assert not any(name.startswith(("report", "proxy_report")) for name in calibration.FITTED_ON)
+
+
+@pytest.mark.parametrize("family", sorted(SHIFT_FAMILIES))
+def test_each_shift_family_makes_a_readable_jpeg_of_the_same_size(family):
+    rows, columns = np.indices((224, 224))
+    grey = (0.2 + 0.6 * (((rows // 8) + (columns // 8)) % 2) * (columns / 224)).astype(np.float32)
+    (jpeg,) = family_copies(grey[np.newaxis], family)
+    decoded = decode(jpeg)
+    assert decoded.grey.shape == (224, 224)
+    assert not np.allclose(decoded.grey, grey, atol=0.02)
 
 
 def test_summary_reports_operating_point_and_intervals():

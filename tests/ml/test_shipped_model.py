@@ -143,10 +143,12 @@ def test_report_prints_the_manifests_figures_as_markdown(capsys):
 
 
 def test_the_model_card_shows_the_shipped_models_locked_split_and_proxy_figures():
-    from ml.report import metrics_table
+    from ml.report import metrics_table, shift_table
 
     manifest = json.loads((ARTIFACTS_DIR / MANIFEST_NAME).read_text())
     card = (ARTIFACTS_DIR.parent / "MODEL_CARD.md").read_text()
     assert manifest["version"] in card
-    for line in metrics_table(manifest).splitlines()[2:7]:  # the five sets' rows, as ml.report prints them
+    for line in metrics_table(manifest).splitlines()[2:8]:  # the six sets' rows, as ml.report prints them
+        assert line in card, line
+    for line in shift_table(manifest).splitlines()[2:]:
         assert line in card, line
