@@ -55,14 +55,10 @@ def films_in_folder(directory: Path) -> list[Film]:
     if not any((directory / folder).is_dir() for folder in CLASS_FOLDERS):
         raise ValidationError(f"{directory} holds no NORMAL/ or PNEUMONIA/ folder.", code="layout")
     films = []
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):  # links to films are followed
         name = path.relative_to(directory).as_posix()
-        if is_noise(name):
-            continue
-        label, refusal = label_for(path.relative_to(directory).parts)
-        if path.is_symlink():
-            label, refusal = None, "a link, not a file"
-        films.append(Film(name, label, refusal, read=path.read_bytes))
+        if not is_noise(name):
+            films.append(Film(name, *label_for(path.relative_to(directory).parts), read=path.read_bytes))
     return films
 
 

@@ -36,7 +36,7 @@ def reference_set(site, version: str) -> ReferenceSet:
     return ReferenceSet(
         labels=np.array([LABELS[row[0]] for row in rows], dtype=int),
         logits=np.array([row[1] for row in rows], dtype=np.float64),
-        embeddings=np.stack(embeddings) if embeddings else np.zeros((0, 0), dtype=np.float32),
+        embeddings=np.stack(embeddings) if embeddings else np.zeros((0, 1), dtype=np.float32),
         groups=np.array([row[3] for row in rows], dtype=str),
         weights=np.array([row[4] for row in rows], dtype=np.float64),
     )

@@ -52,7 +52,9 @@ class ReferenceSet:
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
         self.logits = np.asarray(self.logits, dtype=np.float64).reshape(-1)
-        self.embeddings = np.asarray(self.embeddings, dtype=np.float64).reshape(len(self.labels), -1)
+        embeddings = np.asarray(self.embeddings, dtype=np.float64)
+        # reshape cannot infer -1 from an empty array: a site with no cases yet has width 0
+        self.embeddings = embeddings.reshape(len(self.labels), -1 if embeddings.size else 0)
         self.groups = np.asarray(self.groups).astype(str).reshape(-1)
         self.weights = np.asarray(self.weights, dtype=np.float64).reshape(-1)
 

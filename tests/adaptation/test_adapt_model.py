@@ -50,6 +50,13 @@ def test_too_few_cases_are_refused_with_exit_2(real_readings):
     assert not ReadingHead.objects.filter(active=True).exists()
 
 
+def test_no_cases_at_all_are_refused_with_exit_2():
+    code, output = adapt("--activate")
+
+    assert code == 2 and "Not activated: Only 0 reference cases; adaptation needs at least 200." in output
+    assert not ReadingHead.objects.exists()
+
+
 def test_one_class_only_is_refused_with_exit_2(real_readings):
     build_cases(real_readings, {"pneumonia": 240})
 

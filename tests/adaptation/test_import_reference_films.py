@@ -61,3 +61,12 @@ def test_an_unknown_site_or_a_folder_without_class_folders_is_a_clear_error(tmp_
         run(film_folder, "--site", "Nowhere")
     with pytest.raises(CommandError, match="holds no NORMAL/ or PNEUMONIA/ folder"):
         run(tmp_path / "NORMAL")
+
+
+def test_links_to_films_are_followed(tmp_path, film_folder):
+    linked = tmp_path / "linked"
+    (linked / "PNEUMONIA").mkdir(parents=True)
+    for path in (film_folder / "PNEUMONIA").iterdir():
+        (linked / "PNEUMONIA" / path.name).symlink_to(path)
+
+    assert "pneumonia: 2 imported" in run(linked)
