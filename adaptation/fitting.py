@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from adaptation.jobs import ADAPT_LIMIT
 from adaptation.models import AdaptationRun, Job, ReadingHead, ReferenceCase
-from adaptation.references import network_version
+from adaptation.network import network_version
 from ml.adaptation import AdaptationReport, ReferenceSet, adapt
 from ml.heads import Head
 from portal.celery import transient_errors

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from adaptation.models import ReadingHead
-from adaptation.references import network_version as current_network_version
+from adaptation.network import network_version as current_network_version
 from audit.models import AuditEvent
 from audit.services import record
 from ml.heads import Head

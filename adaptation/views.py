@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adaptation import heads, references, reports
 from adaptation.forms import ReferenceZipForm
 from adaptation.models import AdaptationRun, Job, ReadingHead, ReferenceCase, ReferenceImport
+from adaptation.network import network_version
 from adaptation.sites import whose
 from hospitals.models import Site
 
@@ -53,7 +54,7 @@ def page_url(site: Site | None, anchor: str = "") -> str:
 @require_GET
 def page(request):
     site = site_from(request.GET.get("site"))
-    version = references.network_version()
+    version = network_version()
     cases = ReferenceCase.objects.of(site).filter(base_model_version=version)
     counts = cases.aggregate(
         normal=Count("pk", filter=Q(label="normal", weight__gt=0)),

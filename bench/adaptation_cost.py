@@ -43,10 +43,10 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from adaptation import fitting, references
+    from adaptation import fitting, network, references
     from ml.constants import DEFAULT_DATA_DIR
 
-    references.serving_predictor()  # loading the model is not the import's cost
+    network.serving_predictor()  # loading the model is not the import's cost
     for count in args.films:
         folder = film_folder(var / f"films-{count}", count, Path(DEFAULT_DATA_DIR))
         started = time.perf_counter()

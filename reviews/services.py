@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from adaptation.references import record_verdict
+from adaptation.verdicts import record_verdict
 from hospitals.notifications import send_results_to_site
 from reviews.models import Review, ReviewCase, due_at
 from reviews.notifications import notify_review_done

@@ -30,7 +30,7 @@ def film_folder(tmp_path):
 @pytest.fixture(scope="session")
 def real_readings():
     """(label, logit, embedding) of four real films per class, read once by the serving network."""
-    from adaptation.references import serving_predictor
+    from adaptation.network import serving_predictor
 
     predictor = serving_predictor()
     readings = []
