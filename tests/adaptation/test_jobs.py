@@ -24,3 +24,14 @@ def test_jobs_queued_too_long_or_abandoned_are_sent_again(django_capture_on_comm
         assert requeue_unfinished() == 3
 
     assert len(sent) == 3
+
+
+def test_the_tasks_the_web_sends_by_name_are_the_workers_and_the_sweeper_runs_on_beat(settings):
+    from adaptation.models import ADAPT_TASK, IMPORT_TASK
+    from portal.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()  # autodiscovery, as the worker does on start
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert {IMPORT_TASK, ADAPT_TASK, "adaptation.tasks.requeue_unfinished"} <= set(celery_app.tasks)
+    assert "adaptation.tasks.requeue_unfinished" in schedule
