@@ -56,6 +56,7 @@ def page(request):
     site = site_from(request.GET.get("site"))
     version = network_version()
     cases = ReferenceCase.objects.of(site).filter(base_model_version=version)
+    active = heads.active_head(site.pk if site else None, version)  # the site's, else the installation's
     counts = cases.aggregate(
         normal=Count("pk", filter=Q(label="normal", weight__gt=0)),
         pneumonia=Count("pk", filter=Q(label="pneumonia", weight__gt=0)),
@@ -69,7 +70,8 @@ def page(request):
         "counts": counts,
         "form": ReferenceZipForm(initial={"site": site}),
         "heads": ReadingHead.objects.of(site).select_related("created_by")[:20],
-        "active": heads.active_head(site.pk if site else None, version),
+        "active": active,
+        "own_active": active if active and active.site_id == (site.pk if site else None) else None,
         **_imports(site),
         **_runs(site),
     }

@@ -118,8 +118,18 @@ def test_the_page_lists_the_heads_and_names_the_one_reading(admin_client):
 
     page = admin_client.get(reverse("adaptation:page"), {"site": site.pk}).content.decode()
 
-    assert f"<strong data-active-head>{head.version}</strong>" in page
-    assert "Roll back to the shipped head" in page
+    assert f"<strong data-active-head>{head.version}</strong>." in page
+    assert "Stop the site's own head" in page
+
+
+def test_a_site_without_its_own_head_is_shown_the_installations_that_reads_its_films(admin_client):
+    site = SiteFactory()
+    installation = ReadingHeadFactory(active=True)
+
+    page = admin_client.get(reverse("adaptation:page"), {"site": site.pk}).content.decode()
+
+    assert f"<strong data-active-head>{installation.version}</strong>, the installation's head" in page
+    assert "Stop the site's own head" not in page
 
 
 REPORT = {
