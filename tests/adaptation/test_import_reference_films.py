@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from adaptation.models import ReferenceCase
+from tests.adaptation.conftest import real_films
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,17 @@ def test_links_to_films_are_followed(tmp_path, film_folder):
         (linked / "PNEUMONIA" / path.name).symlink_to(path)
 
     assert "pneumonia: 2 imported" in run(linked)
+
+
+def test_dicom_and_png_films_are_accepted_as_uploads_are(tmp_path):
+    from PIL import Image
+
+    from tests.ml.dicom_files import dicom_bytes
+
+    film = real_films("PNEUMONIA", 1)[0]
+    grey = np.asarray(Image.open(film).convert("L"), dtype=np.uint16) * 257  # the same film, 16-bit
+    (tmp_path / "PNEUMONIA").mkdir()
+    (tmp_path / "PNEUMONIA" / "film.dcm").write_bytes(dicom_bytes(grey))
+    Image.open(film).convert("L").save(tmp_path / "PNEUMONIA" / "film.png")
+
+    assert "pneumonia: 2 imported, 0 already there, 0 refused" in run(tmp_path)
