@@ -104,7 +104,9 @@ def stalled_request(url: str, key: str | None, declared: int, sent: bytes = b"")
         while chunk := client.recv(65536):  # until the server closes: the worker is free again
             answer += chunk
     head, _, rest = answer.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     return int(head.split(b" ")[1]), json.loads(rest[:length]), rest[length:]
 
 
