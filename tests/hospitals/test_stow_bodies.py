@@ -186,3 +186,34 @@ def test_under_gunicorn_a_body_that_never_comes_frees_the_only_worker(gunicorn_u
 
     assert status == 408 and "did not arrive" in problem["detail"]
     assert_refused_as_a_problem(post(gunicorn_url, site_key, f"--{BOUNDARY}--\r\n".encode()), 400, "no parts")
+
+
+def test_a_body_trickled_past_the_deadline_is_answered_408(live_server, site_key, short_deadline):
+    """A byte now and then keeps each read alive: the deadline is on the whole body, not on each read."""
+    address = urlsplit(live_server.url)
+    with socket.create_connection((address.hostname, address.port), timeout=CLIENT_PATIENCE_SECONDS) as client:
+        client.sendall(
+            f"POST /dicomweb/studies HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: {CONTENT_TYPE}\r\n"
+            f"Content-Length: 1000\r\nAuthorization: Token {site_key}\r\n\r\n".encode()
+        )
+        client.settimeout(0.3)
+        answer = b""
+        for _ in range(int(CLIENT_PATIENCE_SECONDS / 0.3)):
+            try:
+                client.sendall(b"-")
+                answer = client.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:  # the server stopped reading and closed after answering
+                break
+            if answer:
+                break
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_a_body_declared_over_the_limit_is_answered_413_without_waiting_for_it(live_server, site_key, settings):
+    settings.STOW_MAX_REQUEST_BYTES = 1000
+
+    status, problem, _ = stalled_request(live_server.url, site_key, declared=5000)
+
+    assert status == 413 and "larger than 1000 bytes" in problem["detail"]
