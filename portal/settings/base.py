@@ -239,6 +239,9 @@ SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=30 * 1024 * 102
 SCAN_MAX_FILES_PER_UPLOAD = env.int("SCAN_MAX_FILES_PER_UPLOAD", default=10)
 # One STOW-RS request (api.dicomweb) is read whole: a few radiographs, each within the upload limit.
 STOW_MAX_REQUEST_BYTES = env.int("STOW_MAX_REQUEST_BYTES", default=4 * SCAN_MAX_UPLOAD_BYTES)
+# ...and must have arrived whole this many seconds after the request was taken up, or it is answered 408
+# (api.request_body): a body declared and never sent holds a web worker that long, not until the client goes.
+STOW_BODY_SECONDS = env.float("STOW_BODY_SECONDS", default=60.0)
 # Per user and hour, web and API together (scans.quota).
 SCAN_UPLOADS_PER_HOUR = env.int("SCAN_UPLOADS_PER_HOUR", default=60)
 SCAN_UPLOAD_BYTES_PER_HOUR = env.int("SCAN_UPLOAD_BYTES_PER_HOUR", default=600 * 1000 * 1000)
