@@ -5,8 +5,10 @@ the answer is the standard DICOM JSON of what was stored and what failed, and wh
 
 from __future__ import annotations
 
+from email import errors
 from email.parser import BytesParser
 from email.policy import HTTP
+from http import HTTPStatus
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -19,10 +21,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import ApiTokenAuthentication
+from api.request_body import BodyDeadline
 from hospitals.intake import Refused, original_identifiers, receive
 from hospitals.models import DicomOrigin
 
 DICOM_PART = "application/dicom"
+PROBLEM_JSON = "application/problem+json"  # RFC 9457: what a refused request is answered with
+# Why a multipart body is not whole, as the email parser finds it; anything it finds is refused.
+BROKEN_BODY = (
+    (errors.NoBoundaryInMultipartDefect, "The Content-Type names no boundary; the parts cannot be told apart."),
+    (errors.StartBoundaryNotFoundDefect, "The body holds no parts: its opening boundary was not found."),
+    (errors.CloseBoundaryNotFoundDefect, "The body ends before its closing boundary: it was cut short."),
+)
 
 
 class DicomJSONRenderer(JSONRenderer):
@@ -30,29 +40,35 @@ class DicomJSONRenderer(JSONRenderer):
 
 
 class MultipartRelatedParser(BaseParser):
-    """multipart/related; type="application/dicom": a list of each part's bytes, in order."""
+    """multipart/related; type="application/dicom": a list of each part's bytes, in order. The body is read
+    through the view's deadline (DRF calls this only for a body of some length)."""
 
     media_type = "multipart/related"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        request = parser_context["request"]
+        body_deadline = parser_context["view"].body_deadline
         limit = settings.STOW_MAX_REQUEST_BYTES
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > limit:
+        if body_deadline.declared > limit:
             raise RequestTooLarge(limit)
-        body = stream.read(limit + 1) if stream is not None else b""
+        body = body_deadline.read(limit + 1)
         if len(body) > limit:
             raise RequestTooLarge(limit)
-        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {media_type}\r\n\r\n".encode() + body)
-        if not message.is_multipart():
-            raise ParseError("The body is not multipart/related, or its boundary is missing.")
-        parts = list(message.iter_parts())
-        if not parts:
-            raise ParseError("The body holds no parts.")
-        wrong = [part.get_content_type() for part in parts if part.get_content_type() != DICOM_PART]
-        if wrong:
-            raise UnsupportedMediaType(wrong[0], detail=f"Each part must be {DICOM_PART}, not {wrong[0]}.")
-        return [part.get_payload(decode=True) or b"" for part in parts]
+        return dicom_parts(body, media_type)
+
+
+def dicom_parts(body: bytes, media_type: str) -> list[bytes]:
+    """Each part's bytes, or ParseError for a body that is not a whole multipart message with parts."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {media_type}\r\n\r\n".encode() + body)
+    for defect, reason in BROKEN_BODY:
+        if any(isinstance(found, defect) for found in message.defects):
+            raise ParseError(f"{reason} Nothing was stored.")
+    parts = list(message.iter_parts()) if message.is_multipart() and not message.defects else []
+    if not parts:
+        raise ParseError("The body is not a multipart/related message with parts. Nothing was stored.")
+    wrong = [part.get_content_type() for part in parts if part.get_content_type() != DICOM_PART]
+    if wrong:
+        raise UnsupportedMediaType(wrong[0], detail=f"Each part must be {DICOM_PART}, not {wrong[0]}.")
+    return [part.get_payload(decode=True) or b"" for part in parts]
 
 
 class RequestTooLarge(ParseError):
@@ -68,13 +84,21 @@ class StoreInstances(APIView):
     parser_classes = [MultipartRelatedParser]
     renderer_classes = [DicomJSONRenderer]
 
+    def initial(self, request, *args, **kwargs):
+        # From the start, before the token is checked: an unauthenticated body that never comes is bounded too.
+        self.body_deadline = BodyDeadline(request._request, settings.STOW_BODY_SECONDS)
+        super().initial(request, *args, **kwargs)
+
     def post(self, request, study_uid: str | None = None):
         site = _site_of(request.user)
         media_type = request.content_type.split(";")[0].strip().lower()
         if media_type != "multipart/related":
             raise UnsupportedMediaType(media_type, detail='Send multipart/related; type="application/dicom".')
+        parts = request.data
+        if not isinstance(parts, list):  # DRF does not parse an empty body: there is nothing to store
+            raise ParseError("The body is empty: it holds no instances. Nothing was stored.")
         stored, failed = [], []
-        for part in request.data:
+        for part in parts:
             _store_one(part, site, study_uid, stored, failed)
         body = Dataset()
         if stored:
@@ -82,6 +106,25 @@ class StoreInstances(APIView):
         if failed:
             body.FailedSOPSequence = failed
         return Response(body.to_json_dict(), status=_status(stored, failed))
+
+    def handle_exception(self, exc):
+        """A refused request is answered as a problem (RFC 9457), not as DICOM JSON of what was stored."""
+        response = super().handle_exception(exc)
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {
+            "type": "about:blank",
+            "title": HTTPStatus(response.status_code).phrase,
+            "status": response.status_code,
+            "detail": str(detail),
+        }
+        response.content_type = PROBLEM_JSON
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        deadline = getattr(self, "body_deadline", None)
+        if deadline is not None:
+            deadline.finish(too_large=deadline.declared > settings.STOW_MAX_REQUEST_BYTES)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def _site_of(user):

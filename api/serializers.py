@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.mfa import code_is_accepted, has_second_factor
 from patients.models import Patient
 from reviews.models import Review, ReviewCase
 from scans.clinical import Symptom
@@ -18,19 +19,37 @@ from scans.models import Prediction, Scan
 from scans.services import ClinicalContext
 from scans.validation import validate_upload
 
+# One answer for a wrong password, a missing code and a wrong code alike: it tells a code is needed
+# without telling a guesser that the password was right, or that the account has a second factor.
+WRONG_CREDENTIALS = (
+    "Wrong email address, password or code. An account with a second factor also sends `code`: its "
+    "authenticator app's code, or an unused recovery code (after several wrong codes, wait a few minutes)."
+)
+
 
 class CredentialsSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="Required for an account with a second factor (an authenticator app or a security key): "
+        "the authenticator app's current code, or one of the account's unused recovery codes (each works once). "
+        "Without it, or with a wrong one, the answer is the same 400 as for a wrong password.",
+    )
     name = serializers.CharField(
         max_length=100, required=False, help_text="A name for the token, to tell it apart on the account page."
     )
 
     def validate(self, data):
-        request = self.context["request"]
-        user = authenticate(request._request, email=data["email"].lower(), password=data["password"])
+        request = self.context["request"]._request
+        user = authenticate(request, email=data["email"].lower(), password=data["password"])
         if user is None:
-            raise serializers.ValidationError("Wrong email address or password.", code="authorization")
+            raise serializers.ValidationError(WRONG_CREDENTIALS, code="authorization")
+        # A stolen password must not get around the second factor its owner chose (as on the web's login).
+        if has_second_factor(user) and not code_is_accepted(request, user, data.get("code", "")):
+            raise serializers.ValidationError(WRONG_CREDENTIALS, code="authorization")
         # As on the web: no access before the address is confirmed, where the site requires it.
         if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not has_verified_email(user):
             raise serializers.ValidationError(

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.mfa import must_use_mfa
+from accounts.mfa import has_second_factor, must_use_mfa
 from accounts.models import ApiToken
 from api.permissions import IsRadiologist
 from api.serializers import (
@@ -94,16 +94,18 @@ class ObtainToken(StrictRequests, APIView):
     @extend_schema(
         request=CredentialsSerializer,
         responses={201: TokenSerializer, 400: FIELD_ERRORS},
-        summary="Make an API token from an email address and password",
+        summary="Make an API token from an email address and password, and the code of a second factor",
+        description="An account with a second factor (an authenticator app or a security key) sends `code` too; "
+        "staff and radiologists must have one. A wrong password and a missing or wrong code get the same 400.",
         tags=["auth"],
     )
     def post(self, request):
         credentials = CredentialsSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
-        if must_use_mfa(user):  # a password alone must not open what needs a second factor on the web
+        if must_use_mfa(user) and not has_second_factor(user):  # they need one everywhere, as on the web
             message = (
-                "Staff and radiologists make API tokens on the tokens page, after logging in with their second factor."
+                "Staff and radiologists set up a second factor first (log in on the web), then send its code here."
             )
             return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
         if user.api_tokens.count() >= ApiToken.MAX_PER_USER:

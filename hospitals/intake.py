@@ -17,6 +17,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from hospitals.models import DicomOrigin, Site, SiteAETitle
+from ml.dicom_values import full_text, kept_text
 from scans.models import Scan
 from scans.services import create_site_scan
 from scans.validation import validate_file
@@ -92,37 +93,41 @@ def _receive(data: bytes, site: Site, via: str, calling_ae_title: str, received_
     return Received(scan, origin, created=True)
 
 
+UIDS = {
+    "study_instance_uid": "StudyInstanceUID",
+    "series_instance_uid": "SeriesInstanceUID",
+    "sop_instance_uid": "SOPInstanceUID",
+    "sop_class_uid": "SOPClassUID",
+}
+UID_MAX_CHARS = 64
+
+
 def original_identifiers(data: bytes) -> dict:
-    """What addresses results back: the UIDs, accession and patient attributes, before de-identification."""
+    """What addresses results back: the UIDs, accession and patient attributes, before de-identification.
+    Text is kept as the site wrote it, in its character set, cut to its VR's length with a marker."""
     try:
         dataset = dcmread(io.BytesIO(data), stop_before_pixels=True)
-        identifiers = {
-            "study_instance_uid": _text(dataset, "StudyInstanceUID", 64),
-            "series_instance_uid": _text(dataset, "SeriesInstanceUID", 64),
-            "sop_instance_uid": _text(dataset, "SOPInstanceUID", 64),
-            "sop_class_uid": _text(dataset, "SOPClassUID", 64),
-            "accession_number": _text(dataset, "AccessionNumber", 16),
-            "study_id": _text(dataset, "StudyID", 16),
-            "patient_id": _text(dataset, "PatientID", 64),
-            "patient_name": _text(dataset, "PatientName", 324),
-            "patient_birth_date": _date(dataset.get("PatientBirthDate")),
-            "patient_sex": _text(dataset, "PatientSex", 1).upper(),
-            "study_date": _date(dataset.get("StudyDate")),
-            "study_time": _time(dataset.get("StudyTime")),
-            "referring_physician_name": _text(dataset, "ReferringPhysicianName", 324),
+        identifiers = {name: full_text(dataset, keyword) for name, keyword in UIDS.items()}
+        identifiers |= {
+            "accession_number": kept_text(dataset, "AccessionNumber", 16),
+            "study_id": kept_text(dataset, "StudyID", 16),
+            "patient_id": kept_text(dataset, "PatientID", 64),
+            "patient_name": kept_text(dataset, "PatientName", 324),
+            "patient_birth_date": _date(full_text(dataset, "PatientBirthDate")),
+            "patient_sex": full_text(dataset, "PatientSex")[:1].upper(),
+            "study_date": _date(full_text(dataset, "StudyDate")),
+            "study_time": _time(full_text(dataset, "StudyTime")),
+            "referring_physician_name": kept_text(dataset, "ReferringPhysicianName", 324),
         }
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError, AttributeError) as error:
         raise Refused("The DICOM data is damaged and could not be read.") from error
-    missing = [
-        name for name in ("study_instance_uid", "series_instance_uid", "sop_instance_uid") if not identifiers[name]
-    ]
+    missing = [name for name in UIDS if name != "sop_class_uid" and not identifiers[name]]
     if missing:
         raise Refused(f"The instance has no {', '.join(missing)}: results could not be addressed back to it.")
+    too_long = [name for name in UIDS if len(identifiers[name]) > UID_MAX_CHARS]
+    if too_long:  # a cut UID would address results to a study that does not exist
+        raise Refused(f"The instance's {', '.join(too_long)} is longer than a UID may be ({UID_MAX_CHARS}).")
     return identifiers
-
-
-def _text(dataset, keyword: str, limit: int) -> str:
-    return str(dataset.get(keyword, "") or "").strip()[:limit]
 
 
 def _date(value) -> datetime.date | None:

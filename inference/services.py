@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from adaptation.heads import head_for
 from hospitals.notifications import send_results_to_site
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
@@ -82,14 +83,15 @@ def _is_transient(error: Exception) -> bool:
 
 def predict_and_save(scan: Scan) -> str:
     predictor = get_predictor()
-    existing = scan.predictions.filter(model_version=predictor.version).first()
+    head, head_label = head_for(scan, predictor.version)
+    existing = scan.predictions.filter(model_version=predictor.version + head_label).first()
     if existing is not None:  # an earlier delivery got this far before it was lost
         finish(scan, Scan.Status.DONE)
         return Scan.Status.DONE
     with scan.image.open("rb") as stored:
         data = stored.read()
     started = time.perf_counter()
-    reading = predictor.predict(data)
+    reading = predictor.predict(data, head=head, head_label=head_label)
     inference_ms = (time.perf_counter() - started) * 1000
     if reading.rejected:
         finish(scan, Scan.Status.REJECTED, reading.reason)

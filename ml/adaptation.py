@@ -5,9 +5,11 @@ inverse of its chance of having been reviewed, so quality-control samples stand 
 reading). Candidates are compared by patient-grouped cross-validation:
 
 - ``temperature``: a new temperature and bias on the logit (two numbers: safe with few cases);
-- ``logistic``: a logistic regression on the logit and the standardised embedding, the embedding's
-  weights shrunk towards zero by an L2 penalty whose strength is itself chosen by cross-validation
-  (a strong penalty gives back the temperature head).
+- ``logistic``: a logistic regression on the logit and the embedding's leading principal components
+  (of the standardised embedding, at most EMBEDDING_COMPONENTS), their weights shrunk towards zero by
+  an L2 penalty whose strength is itself chosen by cross-validation (a strong penalty gives back the
+  temperature head). The components keep the fit fast and stable; the stored head folds them back
+  into one weight per embedding feature.
 
 Every figure reported for the adapted head is **nested** out-of-fold: each outer fold chooses its
 method, strength and operating point on the other folds only, then reads its own cases. The shipped
@@ -34,6 +36,7 @@ MIN_PER_CLASS = 50
 FOLDS = 5
 # L2 penalties on the embedding's weights, in units of cases: 1000 is a temperature head in practice.
 LOGISTIC_STRENGTHS = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+EMBEDDING_COMPONENTS = 64
 RELIABILITY_BINS = 10
 BOOTSTRAP_ROUNDS = 500
 METRICS = (
@@ -52,7 +55,9 @@ class ReferenceSet:
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
         self.logits = np.asarray(self.logits, dtype=np.float64).reshape(-1)
-        self.embeddings = np.asarray(self.embeddings, dtype=np.float64).reshape(len(self.labels), -1)
+        embeddings = np.asarray(self.embeddings, dtype=np.float64)
+        # reshape cannot infer -1 from an empty array: a site with no cases yet has width 0
+        self.embeddings = embeddings.reshape(len(self.labels), -1 if embeddings.size else 0)
         self.groups = np.asarray(self.groups).astype(str).reshape(-1)
         self.weights = np.asarray(self.weights, dtype=np.float64).reshape(-1)
 
@@ -74,9 +79,7 @@ def too_few_cases(cases: ReferenceSet) -> str | None:
     if len(cases) < MIN_CASES:
         return f"Only {len(cases)} reference cases; adaptation needs at least {MIN_CASES}."
     if min(normal, pneumonia) < MIN_PER_CLASS:
-        return (
-            f"{normal} normal and {pneumonia} pneumonia cases; adaptation needs at least {MIN_PER_CLASS} of each."
-        )
+        return f"{normal} normal and {pneumonia} pneumonia cases; adaptation needs at least {MIN_PER_CLASS} of each."
     return None
 
 
@@ -103,7 +106,14 @@ def _fit_linear(features: np.ndarray, labels, weights, penalised: int, strength:
         gradient = features.T @ (weights * (sigmoid(scores) - labels)) / total + strength * mask * coefficients / total
         return loss, gradient
 
-    return minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+    return minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", options={"maxiter": 300}).x
+
+
+def principal_axes(centred: np.ndarray, count: int) -> np.ndarray:
+    """The `count` leading principal axes (rows, unit length) of already-centred features, from the
+    d x d covariance: much cheaper than an SVD of the cases when there are thousands of them."""
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    return vectors[:, ::-1][:, : max(1, count)].T
 
 
 @dataclass(frozen=True)
@@ -113,29 +123,7 @@ class Candidate:
 
     def fit(self, cases: ReferenceSet, shipped: Head) -> Head:
         """The head fitted on these cases, with a placeholder operating point (set from OOF later)."""
-        ones = np.ones((len(cases), 1))
-        slope, intercept = 1.0 / shipped.params["temperature"], shipped.params["bias"]
-        if self.method == "temperature":
-            a, c = _fit_linear(np.hstack([cases.logits[:, None], ones]), cases.labels, cases.weights, 0, 0.0,
-                               np.array([slope, intercept]))  # fmt: skip
-            return Head("temperature", {"temperature": float(1.0 / a), "bias": float(c)}, 0.5, 0.5)
-        mean = cases.embeddings.mean(axis=0)
-        scale = cases.embeddings.std(axis=0) + 1e-6
-        standardised = (cases.embeddings - mean) / scale
-        features = np.hstack([cases.logits[:, None], ones, standardised])
-        start = np.concatenate([[slope, intercept], np.zeros(standardised.shape[1])])
-        coefficients = _fit_linear(
-            features, cases.labels, cases.weights, standardised.shape[1], float(self.strength), start
-        )
-        params = {
-            "logit_weight": float(coefficients[0]),
-            "intercept": float(coefficients[1]),
-            "weights": coefficients[2:].tolist(),
-            "mean": mean.tolist(),
-            "scale": scale.tolist(),
-            "strength": float(self.strength),
-        }
-        return Head("logistic", params, 0.5, 0.5)
+        return fit_candidates(cases, shipped, (self,))[self]
 
     @property
     def name(self) -> str:
@@ -145,6 +133,43 @@ class Candidate:
 CANDIDATES = (Candidate("temperature"), *(Candidate("logistic", s) for s in LOGISTIC_STRENGTHS))
 
 
+def fit_candidates(cases: ReferenceSet, shipped: Head, candidates=CANDIDATES) -> dict[Candidate, Head]:
+    """Each candidate's head fitted on these cases (placeholder operating points). The logistic ones
+    share one embedding basis and warm-start from the next stronger penalty."""
+    ones = np.ones((len(cases), 1))
+    start = np.array([1.0 / shipped.params["temperature"], shipped.params["bias"]])
+    heads = {}
+    if Candidate("temperature") in candidates:
+        a, c = _fit_linear(np.hstack([cases.logits[:, None], ones]), cases.labels, cases.weights, 0, 0.0, start)
+        heads[Candidate("temperature")] = Head(
+            "temperature", {"temperature": float(1.0 / a), "bias": float(c)}, 0.5, 0.5
+        )
+    logistic = sorted((c for c in candidates if c.method == "logistic"), key=lambda c: -c.strength)
+    if not logistic:
+        return heads
+    mean = cases.embeddings.mean(axis=0)
+    scale = cases.embeddings.std(axis=0) + 1e-6
+    standardised = (cases.embeddings - mean) / scale
+    axes = principal_axes(standardised, min(EMBEDDING_COMPONENTS, len(cases) // 4))
+    projected = standardised @ axes.T
+    features = np.hstack([cases.logits[:, None], ones, projected])
+    coefficients = np.concatenate([start, np.zeros(projected.shape[1])])
+    for candidate in logistic:
+        coefficients = _fit_linear(
+            features, cases.labels, cases.weights, projected.shape[1], candidate.strength, coefficients
+        )
+        params = {
+            "logit_weight": float(coefficients[0]),
+            "intercept": float(coefficients[1]),
+            "weights": (axes.T @ coefficients[2:]).tolist(),
+            "mean": mean.tolist(),
+            "scale": scale.tolist(),
+            "strength": float(candidate.strength),
+        }
+        heads[candidate] = Head("logistic", params, 0.5, 0.5)
+    return heads
+
+
 def grouped_folds(cases: ReferenceSet, folds: int, seed: int) -> list[np.ndarray]:
     """Index arrays of `folds` class-stratified parts, each patient's films in one part only."""
     folds = min(folds, len(set(cases.groups[cases.labels == 0])), len(set(cases.groups[cases.labels == 1])))
@@ -152,12 +177,13 @@ def grouped_folds(cases: ReferenceSet, folds: int, seed: int) -> list[np.ndarray
     return [held for _, held in splitter.split(np.zeros(len(cases)), cases.labels, cases.groups)]
 
 
-def out_of_fold(cases: ReferenceSet, candidate: Candidate, shipped: Head, parts: list[np.ndarray]) -> np.ndarray:
-    probabilities = np.empty(len(cases))
+def out_of_fold(cases: ReferenceSet, shipped: Head, parts: list[np.ndarray]) -> dict[Candidate, np.ndarray]:
+    """Every candidate's out-of-fold probabilities: each part read by heads fitted on the others."""
+    probabilities = {candidate: np.empty(len(cases)) for candidate in CANDIDATES}
     for held in parts:
         training = np.setdiff1d(np.arange(len(cases)), held)
-        head = candidate.fit(cases.subset(training), shipped)
-        probabilities[held] = head.probabilities(cases.logits[held], cases.embeddings[held])
+        for candidate, head in fit_candidates(cases.subset(training), shipped).items():
+            probabilities[candidate][held] = head.probabilities(cases.logits[held], cases.embeddings[held])
     return probabilities
 
 
@@ -186,10 +212,8 @@ def with_operating_point(head: Head, threshold: float, review_from: float) -> He
 def choose(cases: ReferenceSet, shipped: Head, seed: int) -> tuple[Head, list[dict]]:
     """The candidate with the lowest grouped cross-validated log-loss, fitted on every case, with its
     operating point from its out-of-fold probabilities; and the comparison table."""
-    parts = grouped_folds(cases, FOLDS, seed)
     table, best = [], None
-    for candidate in CANDIDATES:
-        probabilities = out_of_fold(cases, candidate, shipped, parts)
+    for candidate, probabilities in out_of_fold(cases, shipped, grouped_folds(cases, FOLDS, seed)).items():
         loss = weighted_log_loss(cases.labels, _logit(probabilities), cases.weights)
         table.append({"method": candidate.method, "strength": candidate.strength, "log_loss": loss})
         if best is None or loss < best[0]:
@@ -214,7 +238,9 @@ def weighted_ece(labels, probabilities, weights, bins: int = 15) -> float:
         members = which == index
         if members.any():
             w = weights[members]
-            error += w.sum() * abs(np.average(labels[members], weights=w) - np.average(probabilities[members], weights=w))
+            error += w.sum() * abs(
+                np.average(labels[members], weights=w) - np.average(probabilities[members], weights=w)
+            )
     return float(error / weights.sum())
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +23,9 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from ml.constants import CLASS_NAMES, PROXY_CLUSTERS, PROXY_FRACTION, SEED, SPLIT_FOLDS
+from ml.file_names import patient_id
 from ml.preprocessing import decode, preprocess, squash
 
-_PATIENT_PATTERNS = (
-    re.compile(r"^(?P<patient>person\d+)_(bacteria|virus)_\d+"),
-    re.compile(r"^(?P<patient>(NORMAL2-)?IM-\d+)-\d+"),
-)
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".dcm"}
 SPLIT_NAMES = ("train", "selection", "report", "proxy_selection", "proxy_report")
 
@@ -39,15 +35,6 @@ class Example:
     path: Path
     label: int  # index into CLASS_NAMES
     patient: str
-
-
-def patient_id(path: Path) -> str:
-    """The patient a file belongs to, read from the Kermany file-name scheme (or the file itself)."""
-    for pattern in _PATIENT_PATTERNS:
-        match = pattern.match(path.name)
-        if match:
-            return f"{path.parent.name}/{match['patient']}"
-    return f"{path.parent.name}/{path.stem}"
 
 
 def list_examples(data_dir: Path) -> list[Example]:

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
+from ml.dicom_values import full_text, kept_text, value_vr
 from ml.errors import UnreadableImage
 
 # At most 64 characters (VR LO); the code sequence names the profile and its option in full.
@@ -159,7 +160,7 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         )
     identifying = _identifying_parts(dataset)
     age_months, sex = patient_age_months(dataset), _sex(dataset)
-    accession_number = str(dataset.get("AccessionNumber", "") or "").strip()[:16]
+    accession_number = kept_text(dataset, "AccessionNumber", 16)
     changes = _Changes(uid_secret)
     _clean(dataset, changes)
     _clean_description(dataset, identifying, changes)
@@ -171,7 +172,7 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
     dataset.save_as(buffer, enforce_file_format=True)
     return DeidentifiedDicom(
         data=buffer.getvalue(),
-        kept={name: str(dataset.get(name)) for name in SHOWN_AS_KEPT if dataset.get(name)},
+        kept={name: kept_text(dataset, name) for name in SHOWN_AS_KEPT if full_text(dataset, name)},
         removed=sorted(changes.removed),
         replaced=sorted(changes.replaced),
         private_tags_removed=changes.private_tags,
@@ -184,11 +185,11 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
 def patient_age_months(dataset: Dataset) -> int | None:
     """The age at the X-ray in whole months: PatientAge ("004Y", "018M", ...), else the birth date and
     the X-ray's date. None when neither is there or the values do not make sense."""
-    stated = re.fullmatch(r"(\d{3})([DWMY])", str(dataset.get("PatientAge") or "").strip())
+    stated = re.fullmatch(r"(\d{3})([DWMY])", full_text(dataset, "PatientAge"))
     if stated:
         return int(int(stated.group(1)) * AGE_UNITS_IN_MONTHS[stated.group(2)])
-    born = _date(dataset.get("PatientBirthDate"))
-    taken = next((day for day in (_date(dataset.get(name)) for name in XRAY_DATES) if day), None)
+    born = _date(full_text(dataset, "PatientBirthDate"))
+    taken = next((day for day in (_date(full_text(dataset, name)) for name in XRAY_DATES) if day), None)
     if born is None or taken is None or taken < born:
         return None
     months = (taken.year - born.year) * 12 + taken.month - born.month
@@ -203,7 +204,7 @@ def _date(value) -> datetime.date | None:
 
 
 def _sex(dataset: Dataset) -> str:
-    sex = str(dataset.get("PatientSex") or "").strip().upper()
+    sex = full_text(dataset, "PatientSex").upper()
     return sex if sex in SEXES else ""
 
 
@@ -221,14 +222,14 @@ def _retain_characteristics(dataset: Dataset, age_months: int | None, sex: str, 
 def _clean(dataset: Dataset, changes: _Changes) -> None:
     """Apply the profile to every element of the dataset and, recursively, of its sequences."""
     for element in list(dataset):
-        name = element.keyword or str(element.tag)
+        name, vr = element.keyword or str(element.tag), value_vr(element)  # a UN element by its real VR
         if element.tag.is_private:
             del dataset[element.tag]
             changes.private_tags += 1
         elif name in EMPTIED:
             element.value = [] if element.VR == "SQ" else None
             changes.replaced.add(name)
-        elif name in REMOVED or element.VR in REMOVED_VRS or _is_curve_or_overlay(element):
+        elif name in REMOVED or vr in REMOVED_VRS or _is_curve_or_overlay(element) or _unreadable_sequence(element):
             del dataset[element.tag]
             changes.removed.add(name)
         elif element.VR == "UI" and element.value:
@@ -242,6 +243,11 @@ def _clean(dataset: Dataset, changes: _Changes) -> None:
 def _is_curve_or_overlay(element: DataElement) -> bool:
     # Overlays and curves are drawn over the image by viewers, and often carry a name or a date.
     return element.tag.group & 0xFF00 in (0x5000, 0x6000)
+
+
+def _unreadable_sequence(element: DataElement) -> bool:
+    # A sequence sent as UN stays bytes (pydicom reads a long one so): its items cannot be cleaned.
+    return element.VR == "UN" and value_vr(element) == "SQ"
 
 
 def _remap_uids(element: DataElement, secret: str) -> bool:
@@ -261,7 +267,7 @@ def remap_uid(uid: str, secret: str) -> str:
 
 def _identifying_parts(dataset: Dataset) -> set[str]:
     """The words and numbers of the identifying attributes' values, before they are removed."""
-    return {word for name in IDENTIFYING_FOR_DESCRIPTION for word in _words(dataset.get(name))}
+    return {word for name in IDENTIFYING_FOR_DESCRIPTION for word in _words(full_text(dataset, name))}
 
 
 def _words(value) -> set[str]:
@@ -271,7 +277,7 @@ def _words(value) -> set[str]:
 def _clean_description(dataset: Dataset, identifying: set[str], changes: _Changes) -> None:
     # Annex E removes descriptions because free text may name the patient; the patient is shown
     # which examination the file holds, so it is kept when no word of an identifier appears in it.
-    description = dataset.get("StudyDescription")
+    description = full_text(dataset, "StudyDescription")
     if description and _words(description) & identifying:
         del dataset.StudyDescription
         changes.removed.add("StudyDescription")

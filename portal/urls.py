@@ -23,6 +23,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("reviews/", include("reviews.urls")),
     path("staff/", include("reviews.staff_urls")),
+    path("staff/adaptation/", include("adaptation.urls")),
     path("", include("accounts.urls")),
     path("account/export/", include("exports.urls")),
     path("api/v1/", include("api.urls")),

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from adaptation.verdicts import record_verdict
 from hospitals.notifications import send_results_to_site
 from reviews.models import Review, ReviewCase, due_at
 from reviews.notifications import notify_review_done
@@ -186,6 +187,7 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
     try:
         with transaction.atomic():
             held = ReviewCase.objects.filter(scan=scan, claimed_by=radiologist, state=ReviewCase.State.WAITING)
+            case = held.values("reason", "sampling_probability").first()
             closed = held.update(
                 state=ReviewCase.State.REVIEWED, claimed_by=None, claim_expires_at=None, closed_at=timezone.now()
             )
@@ -201,9 +203,25 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
             )
             notify_review_done(review)
             send_results_to_site(scan)
+            record_verdict(scan, review.prediction, VERDICT_LABELS.get(finding), verdict_weight(case))
     except IntegrityError as error:  # one review per scan: someone signed first
         raise ClaimNotHeld("This case has already been reviewed.") from error
     return review
+
+
+# What a signed finding teaches the site's head (adaptation): inconclusive teaches nothing.
+VERDICT_LABELS = {Review.Finding.PNEUMONIA: "pneumonia", Review.Finding.NO_PNEUMONIA: "normal"}
+
+
+def verdict_weight(case: dict | None) -> float:
+    """The inverse of the chance that a reading like this reached a radiologist. A patient's request
+    on a cleared reading is self-selected (worried parents, odd films): no known chance, so its verdict
+    is kept as a reference case with weight 0, shown but left out of fitting."""
+    if case is None:
+        return 1.0
+    if case["reason"] == ReviewCase.Reason.REQUESTED:
+        return 0.0
+    return 1.0 / case["sampling_probability"] if case["sampling_probability"] > 0 else 0.0
 
 
 def _claim_expiry(now: datetime) -> datetime:

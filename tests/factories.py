@@ -20,6 +20,7 @@ from factory.django import DjangoModelFactory
 from PIL import Image
 
 from accounts.models import User
+from adaptation.models import ReadingHead, ReferenceCase
 from hospitals.models import Site, SiteAETitle
 from patients.models import Patient
 from reviews.models import Review, ReviewCase
@@ -255,3 +256,47 @@ class SiteAETitleFactory(DjangoModelFactory):
 
     site = factory.SubFactory(SiteFactory)
     ae_title = factory.Sequence(lambda n: f"MODALITY{n}")
+
+
+def serving_network_version() -> str:
+    from scans.model_card import read_manifest
+
+    return read_manifest()["version"]
+
+
+class ReadingHeadFactory(DjangoModelFactory):
+    """A site's (or with site=None the installation's) head that passed its guardrails: a temperature
+    head that sharpens the shipped probabilities, fitted for the serving network."""
+
+    class Meta:
+        model = ReadingHead
+
+    site = None
+    number = factory.Sequence(lambda n: n + 1)
+    head = factory.LazyFunction(
+        lambda: {"method": "temperature", "params": {"temperature": 0.5, "bias": -1.0}, "threshold": 0.6, "review_from": 0.3}
+    )
+    report = factory.LazyFunction(lambda: {"refusal": None, "cases": 240, "normal": 120, "pneumonia": 120})
+    base_model_version = factory.LazyFunction(serving_network_version)
+
+    class Params:
+        refused = factory.Trait(report={"refusal": "It is worse than the shipped head.", "cases": 240})
+
+
+class ReferenceCaseFactory(DjangoModelFactory):
+    """An imported reference film of the installation (site=None) read by the serving network; tests give
+    it the logit and embedding of a real film (tests/adaptation/conftest.py)."""
+
+    class Meta:
+        model = ReferenceCase
+
+    site = None
+    label = "pneumonia"
+    logit = 2.0
+    embedding = factory.LazyFunction(lambda: np.zeros(512, dtype=np.float32).tobytes())
+    embedding_distance = 7.0
+    content_sha256 = factory.Sequence(lambda n: hashlib.sha256(f"film {n}".encode()).hexdigest())
+    group_key = factory.Sequence(lambda n: f"patient-{n}")
+    source = ReferenceCase.Source.IMPORT
+    weight = 1.0
+    base_model_version = factory.LazyFunction(serving_network_version)

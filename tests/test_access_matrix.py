@@ -20,6 +20,7 @@ from reviews.worklist import worklist
 from tests.factories import (
     PredictionFactory,
     RadiologistFactory,
+    ReadingHeadFactory,
     ReviewFactory,
     StaffFactory,  # noqa: F401
     UserFactory,
@@ -94,6 +95,14 @@ POST  reviews:claim                      cleared   302 404 404 404 404 404 404
 POST  reviews:claim                      flagged   302 404 404 302 302 404 404
 POST  reviews:release                    flagged   302 404 404 302 302 404 404
 GET   staff:monitoring                   -         302 302 302 302 302 403 200
+GET   adaptation:page                    -         302 302 302 302 302 403 200
+GET   adaptation:imports                 -         302 302 302 302 302 403 200
+GET   adaptation:runs                    -         302 302 302 302 302 403 200
+POST  adaptation:upload                  -         302 302 302 302 302 403 302
+POST  adaptation:adapt                   -         302 302 302 302 302 403 302
+GET   adaptation:head                    head      302 302 302 302 302 403 200
+POST  adaptation:activate                head      302 302 302 302 302 403 302
+POST  adaptation:roll_back               -         302 302 302 302 302 403 302
 GET   admin:index                        -         302 302 302 302 302 200 200
 GET   admin:accounts_user_changelist     -         302 302 302 302 302 403 200
 GET   admin:scans_scan_changelist        -         302 302 302 302 302 403 200
@@ -144,7 +153,7 @@ def build_world() -> dict:
     return {
         "users": users,
         "scans": {"cleared": cleared, "flagged": flagged, "reviewed": reviewed},
-        "tokens": {"token_a": token_a, "export_a": export_a, "child_a": cleared.patient},
+        "tokens": {"token_a": token_a, "export_a": export_a, "child_a": cleared.patient, "head": ReadingHeadFactory()},
     }
 
 
@@ -167,7 +176,7 @@ def test_the_matrix_covers_every_named_url_of_the_portal():
 
     names = {line.split()[1] for line in MATRIX.strip().splitlines()}
     portal_names = set()
-    for namespace in ("scans", "reviews", "staff", "accounts", "patients", "hospitals"):
+    for namespace in ("scans", "reviews", "staff", "accounts", "patients", "hospitals", "adaptation"):
         resolver = get_resolver().namespace_dict[namespace][1]
         portal_names |= {f"{namespace}:{name}" for name in resolver.reverse_dict if isinstance(name, str)}
 

@@ -1,5 +1,7 @@
 """seed_demo: demo accounts, and with --with-scans a worklist the demo radiologist can work end to end."""
 
+import io
+import re
 import time
 
 import pytest
@@ -10,7 +12,8 @@ from allauth.mfa.utils import decrypt
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import ApiToken, User
+from hospitals.models import Site
 from reviews.models import Review
 from scans.models import Scan
 from tests.factories import private_media  # noqa: F401
@@ -74,3 +77,15 @@ def test_it_creates_the_demo_hospital_whose_modality_the_listener_lets_in(db):
     site = site_for_calling_ae("DEMO_MODALITY")
     assert site is not None and site.name == "Demo hospital"
     assert list(site.readers.values_list("email", flat=True)) == ["radiologist@example.com"]
+
+
+def test_it_gives_the_demo_hospital_a_service_account_and_prints_its_stow_token(db):
+    printed = [io.StringIO(), io.StringIO()]
+    for out in printed:  # run again: a new token replaces the last, whose hash alone was kept
+        call_command("seed_demo", password=PASSWORD, stdout=out)
+    first, second = (re.search(r"stores by STOW-RS with token (\S+)", out.getvalue())[1] for out in printed)
+
+    account = Site.objects.get(name="Demo hospital").service_account
+    assert account.email == "pacs@demo-hospital.example" and not account.has_usable_password()
+    assert ApiToken.find(first) is None
+    assert ApiToken.find(second).user == account and account.api_tokens.count() == 1

@@ -8,18 +8,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = (
-    "accounts", "api", "audit", "exports", "hospitals", "inference", "ml", "operations", "portal", "reviews", "scans",
+    "accounts", "adaptation", "api", "audit", "exports", "hospitals", "inference", "ml", "operations", "portal", "reviews", "scans",
 )  # fmt: skip
 # What each app must not import: lower layers know nothing of the ones built on them.
 FORBIDDEN = {
-    "accounts": ("scans", "reviews", "inference", "exports", "api", "operations", "hospitals"),
-    "scans": ("reviews", "inference", "exports", "api", "operations", "hospitals"),
+    "accounts": ("scans", "reviews", "inference", "exports", "api", "operations", "hospitals", "adaptation"),
+    "scans": ("reviews", "inference", "exports", "api", "operations", "hospitals", "adaptation"),
     "reviews": ("inference", "exports", "api", "operations"),
     # Hospitals build on scans and the review loop; only their notifications module is imported back
     # (by the reading and the review, to queue results for the site by task name).
-    "hospitals": ("inference", "exports", "api", "operations"),
+    "hospitals": ("inference", "exports", "api", "operations", "adaptation"),
+    # Site adaptation learns from scans, sites and the network; the reading and the review call into it.
+    "adaptation": ("reviews", "inference", "exports", "api", "operations"),
     "ml": (
         "accounts", "scans", "reviews", "inference", "exports", "api", "operations", "portal", "audit", "hospitals",
+        "adaptation",
     ),  # fmt: skip
 }
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "operations",
     "exports",
     "hospitals",
+    "adaptation",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,9 @@ SCAN_MAX_UPLOAD_BYTES = env.int("SCAN_MAX_UPLOAD_BYTES", default=30 * 1024 * 102
 SCAN_MAX_FILES_PER_UPLOAD = env.int("SCAN_MAX_FILES_PER_UPLOAD", default=10)
 # One STOW-RS request (api.dicomweb) is read whole: a few radiographs, each within the upload limit.
 STOW_MAX_REQUEST_BYTES = env.int("STOW_MAX_REQUEST_BYTES", default=4 * SCAN_MAX_UPLOAD_BYTES)
+# ...and must have arrived whole this many seconds after the request was taken up, or it is answered 408
+# (api.request_body): a body declared and never sent holds a web worker that long, not until the client goes.
+STOW_BODY_SECONDS = env.float("STOW_BODY_SECONDS", default=60.0)
 # Per user and hour, web and API together (scans.quota).
 SCAN_UPLOADS_PER_HOUR = env.int("SCAN_UPLOADS_PER_HOUR", default=60)
 SCAN_UPLOAD_BYTES_PER_HOUR = env.int("SCAN_UPLOAD_BYTES_PER_HOUR", default=600 * 1000 * 1000)
@@ -245,6 +249,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Django's own cap sits above ours so the form, not a bare 400, tells the patient about the limit.
 DATA_UPLOAD_MAX_NUMBER_FILES = SCAN_MAX_FILES_PER_UPLOAD + 20
+# Staff's zips of reference films (adaptation): the upload, what it may unpack to (a zip bomb is refused
+# from its headers before anything is read) and how many films it may hold.
+REFERENCE_ZIP_MAX_BYTES = env.int("REFERENCE_ZIP_MAX_BYTES", default=1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_UNPACKED_BYTES = env.int("REFERENCE_ZIP_MAX_UNPACKED_BYTES", default=4 * 1024 * 1024 * 1024)
+REFERENCE_ZIP_MAX_FILMS = env.int("REFERENCE_ZIP_MAX_FILMS", default=20_000)
 # Serving model; empty means the one shipped in ml/artifacts.
 SCAN_MODEL_PATH = env.str("SCAN_MODEL_PATH", default="") or None
 # Interpreter threads per worker process; 0 means the cores each pool process has to itself.
@@ -306,6 +315,7 @@ CELERY_BEAT_SCHEDULE = {
     "release-abandoned-review-claims": {"task": "reviews.tasks.release_abandoned_claims", "schedule": 300.0},
     "tidy-data-exports": {"task": "exports.tasks.tidy_data_exports", "schedule": 600.0},
     "resend-undelivered-results": {"task": "hospitals.tasks.resend_undelivered_results", "schedule": 600.0},
+    "requeue-adaptation-jobs": {"task": "adaptation.tasks.requeue_unfinished", "schedule": 600.0},
 }
 # A prepared data export can be downloaded for this many days, then it is deleted.
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)

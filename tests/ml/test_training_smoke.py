@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from ml import calibration
+
 pytestmark = pytest.mark.slow
 
 
@@ -25,7 +27,12 @@ def test_a_short_training_run_writes_every_artefact(smoke_artifacts):
     assert manifest["calibration"]["temperature"] > 0
     low, high = manifest["calibration"]["review_band"]
     assert 0 <= low <= high == manifest["calibration"]["threshold"] <= 1
-    assert set(manifest["metrics"]) == {"report", "proxy_report", "report_perturbed", "selection", "proxy_selection"}
+    assert set(manifest["metrics"]) == {
+        "report", "proxy_report", "report_perturbed", "selection", "proxy_selection", "report_shifted",
+    }  # fmt: skip
+    assert manifest["version"].startswith("pneumonia-cnn-2.1+")
+    assert set(manifest["shift_families"]) == set(calibration.SHIFTS)
+    assert manifest["calibration"]["fitted_on"] == list(calibration.FITTED_ON)
     assert manifest["heatmap"]["source"] in ("cam", "cam_fine")
     assert set(manifest["heatmap"]["reported"]) == {"report", "proxy_report"}
     assert manifest["training"][0]["recipe"]["mixup_alpha"] > 0

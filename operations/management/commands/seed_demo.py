@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFilter
 
 from accounts.mfa import must_use_mfa
-from accounts.models import User
+from accounts.models import ApiToken, User
 from hospitals.models import Site, SiteAETitle
 from patients.models import Patient
 from reviews.services import open_case_for_reading
@@ -46,6 +46,8 @@ DEMO_MODEL_VERSION = "demo-readings"
 # A hospital whose modality (storescu -aet DEMO_MODALITY) may send to the DICOM listener; the demo
 # radiologist reads its studies. Results go nowhere until an admin gives it a destination.
 DEMO_SITE, DEMO_SITE_AE_TITLE, DEMO_SITE_READER = "Demo hospital", "DEMO_MODALITY", "radiologist@example.com"
+# Its systems' account for DICOMweb: no password (nobody logs in as it), one token, made anew at each run.
+DEMO_SITE_SERVICE_ACCOUNT, DEMO_SITE_TOKEN_NAME = "pacs@demo-hospital.example", "STOW-RS (seed_demo)"
 
 
 class Command(BaseCommand):
@@ -85,6 +87,19 @@ class Command(BaseCommand):
             f"{'created' if created else 'kept':<11} site {DEMO_SITE!r}: calling AE title {DEMO_SITE_AE_TITLE}, "
             f"read by {DEMO_SITE_READER}"
         )
+        self.give_service_account(site)
+
+    def give_service_account(self, site: Site) -> None:
+        """The site's STOW-RS token, printed once: only its hash is kept, so each run replaces the last."""
+        account, _ = User.objects.get_or_create(email=DEMO_SITE_SERVICE_ACCOUNT, defaults={"role": User.Role.PATIENT})
+        if account.has_usable_password():
+            account.set_unusable_password()
+            account.save(update_fields=["password"])
+        site.service_account = account
+        site.save(update_fields=["service_account"])
+        account.api_tokens.filter(name=DEMO_SITE_TOKEN_NAME).delete()
+        _, key = ApiToken.issue(account, DEMO_SITE_TOKEN_NAME)
+        self.stdout.write(f"            {DEMO_SITE_SERVICE_ACCOUNT} stores by STOW-RS with token {key}")
 
     def give_second_factor(self, user) -> None:
         """Staff and radiologists need one (accounts.mfa): an authenticator app's key, printed once."""
