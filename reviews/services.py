@@ -214,13 +214,12 @@ VERDICT_LABELS = {Review.Finding.PNEUMONIA: "pneumonia", Review.Finding.NO_PNEUM
 
 
 def verdict_weight(case: dict | None) -> float:
-    """The inverse of the chance that a reading like this reached a radiologist. A patient's request
-    on a cleared reading is self-selected (worried parents, odd films): no known chance, so its verdict
-    is kept as a reference case with weight 0, shown but left out of fitting."""
+    """The inverse of the chance that a reading like this reached a radiologist (the case's sampling
+    probability). A patient's request on a cleared reading is self-selected (worried parents, odd
+    films): no known chance (0), so its verdict is kept as a reference case with weight 0, shown but
+    left out of fitting. A quality-control sample the patient then asked about keeps its draw's chance."""
     if case is None:
         return 1.0
-    if case["reason"] == ReviewCase.Reason.REQUESTED:
-        return 0.0
     return 1.0 / case["sampling_probability"] if case["sampling_probability"] > 0 else 0.0
 
 

@@ -14,6 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
+from adaptation.models import ReferenceCase
 from reviews import services
 from reviews.models import ReviewCase
 from reviews.worklist import worklist
@@ -25,6 +26,7 @@ from tests.factories import (  # noqa: F401
     UserFactory,
     ask_for_review,
     private_media,
+    serving_network_version,
 )
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +142,20 @@ def test_a_patients_request_on_a_sampled_case_takes_the_stronger_reason_and_keep
 
     assert (case.reason, case.priority) == (ReviewCase.Reason.REQUESTED, ReviewCase.Priority.ROUTINE)
     assert case.sampling_probability == rate and case.requested_at is not None
+
+
+def test_a_sampled_case_the_patient_asked_about_still_teaches_adaptation_by_its_draws_chance(settings):
+    settings.QC_SAMPLE_RATE = 0.5
+    version = {"model_version": serving_network_version(), "logit": -2.0, "embedding": bytes(128)}
+    readings = (PredictionFactory(normal=True, **version) for _ in range(40))
+    scan = next(reading.scan for reading in readings if services.qc_draw(reading.scan_id) < 0.5)
+    ask_for_review(scan)
+    radiologist = RadiologistFactory()
+    assert services.claim(scan.pk, radiologist)
+
+    services.submit_review(scan, radiologist, finding="no_pneumonia")
+
+    assert ReferenceCase.objects.get(scan=scan).weight == pytest.approx(2.0)
 
 
 def test_a_later_reading_that_flags_a_sampled_case_makes_it_routine_and_certain(settings):
