@@ -1,0 +1,228 @@
+"""Who gets a connection to the C-STORE listener, and for how long, so that a flood cannot close it.
+
+A connection is admitted at accept if its peer and the listener are under their limits. Until its
+A-ASSOCIATE-RQ arrives it is *waiting*: it costs a thread and no association, and it is closed when it
+sends nothing for DICOM_ACSE_TIMEOUT, the moment its peer closes it, or to make room for a newer
+connection when a limit is reached (a live sender asks within milliseconds; the oldest silent
+connection is the likeliest to be an attacker's). Only when nothing waits to be closed is a newcomer
+refused. Addresses a site's AE title is bound to (SiteAETitle.host) have DICOM_RESERVED_CONNECTIONS on
+top of the total; AE titles are not secrets, so the reserve goes by address, which an attacker cannot
+take over TCP.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+# A-ASSOCIATE-RQ, PS3.8 9.3.2: type 0x01, reserved, length (4 bytes), protocol version, reserved,
+# called AE title (16), calling AE title (16).
+REQUEST_HEADER = struct.Struct(">BxIHxx16s16s")
+ASSOCIATE_RQ = 0x01
+# A request proposing every storage SOP class in a dozen syntaxes is well under this; a peer declaring
+# gigabytes would otherwise have pynetdicom read them into memory.
+MAX_REQUEST_BYTES = 1024 * 1024
+PARTIAL_HEADER_POLL_SECONDS = 0.01
+
+# Why a connection was closed without an association; the labels of /metrics' refusals.
+PEER_LIMIT = "peer_limit"  # refused at accept: its address holds all it may
+LISTENER_FULL = "listener_full"  # refused at accept: every connection is taken by associations
+MADE_ROOM = "made_room"  # closed while waiting, for a newer connection
+NO_REQUEST = "no_request"  # closed while waiting: nothing, or not an A-ASSOCIATE-RQ, within the timeout
+REASONS = (PEER_LIMIT, LISTENER_FULL, MADE_ROOM, NO_REQUEST)
+WHY = {
+    PEER_LIMIT: "refused at accept: the address is at its limit of connections",
+    LISTENER_FULL: "refused at accept: the listener is at its limit of connections",
+    MADE_ROOM: "closed while silent, to make room for a newer connection",
+    NO_REQUEST: "closed: no association request in time",
+}
+
+
+@dataclass(eq=False)
+class Connection:
+    peer: str
+    sock: socket.socket
+    opened: float
+    waiting: bool = True
+    closed_for: str = ""  # set by the gate when it closes the connection to make room
+
+    def close_for(self, reason: str) -> None:
+        self.closed_for = reason
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting on it; that thread closes it
+        except OSError:
+            pass
+
+
+@dataclass
+class Limits:
+    total: int
+    reserved: int
+    per_peer: int
+    request_timeout: float
+    log_interval: float
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        from django.conf import settings
+
+        return cls(
+            total=settings.DICOM_MAX_CONNECTIONS,
+            reserved=settings.DICOM_RESERVED_CONNECTIONS,
+            per_peer=settings.DICOM_MAX_CONNECTIONS_PER_PEER,
+            request_timeout=settings.DICOM_ACSE_TIMEOUT,
+            log_interval=settings.DICOM_REFUSAL_LOG_SECONDS,
+        )
+
+    @property
+    def most(self) -> int:
+        """Connections the listener ever holds at once: the most pynetdicom needs to allow."""
+        return self.total + self.reserved
+
+
+@dataclass
+class Snapshot:
+    waiting: int
+    associations: int
+    refusals: dict[str, int]
+
+
+class Gate:
+    """The listener's open connections, by peer; every method is called from several threads."""
+
+    def __init__(self, limits: Limits, known_hosts: frozenset[str] = frozenset()):
+        self.limits = limits
+        self.known_hosts = known_hosts  # replaced whole by the status thread, never mutated
+        self._lock = threading.Lock()
+        self._open: list[Connection] = []  # oldest first
+        self._refusals: Counter[str] = Counter()
+        self._log = RefusalLog(limits.log_interval)
+
+    def admit(self, sock: socket.socket, peer: str) -> Connection | None:
+        """At accept: the connection, counted, or None when it is refused (the caller closes it)."""
+        with self._lock:
+            mine = [connection for connection in self._open if connection.peer == peer]
+            if len(mine) >= self.limits.per_peer and not self._make_room(mine):
+                return self._refuse(peer, PEER_LIMIT)
+            total = self.limits.most if peer in self.known_hosts else self.limits.total
+            if len(self._open) >= total and not self._make_room(self._open):
+                return self._refuse(peer, LISTENER_FULL)
+            connection = Connection(peer, sock, time.monotonic())
+            self._open.append(connection)
+            return connection
+
+    def await_request(self, connection: Connection) -> bool:
+        """Wait, up to the timeout, for the connection's A-ASSOCIATE-RQ; True when it came and the
+        connection is now an association's, False when the connection is to be closed."""
+        header = read_request_header(connection.sock, connection.opened + self.limits.request_timeout)
+        with self._lock:
+            if connection.closed_for:
+                return False
+            if header is None or not is_association_request(header):
+                self._refusals[NO_REQUEST] += 1
+                self._log.refused(connection.peer, NO_REQUEST)
+                return False
+            connection.waiting = False
+            return True
+
+    def release(self, connection: Connection) -> None:
+        """Its socket is closed: the slot is free (if making room did not free it already)."""
+        with self._lock:
+            if connection in self._open:
+                self._open.remove(connection)
+
+    def close_all(self) -> None:
+        with self._lock:
+            for connection in self._open:
+                connection.close_for("shutdown")
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            waiting = sum(connection.waiting for connection in self._open)
+            refusals = {reason: self._refusals[reason] for reason in REASONS}
+            return Snapshot(waiting, len(self._open) - waiting, refusals)
+
+    def flush_log(self) -> None:
+        with self._lock:
+            self._log.flush()
+
+    def _make_room(self, connections: list[Connection]) -> bool:
+        """Close the oldest connection still waiting among these, if any; the lock is held."""
+        oldest = next((c for c in connections if c.waiting and not c.closed_for), None)
+        if oldest is None:
+            return False
+        oldest.close_for(MADE_ROOM)
+        self._open.remove(oldest)  # its slot is free now; its thread only closes the socket
+        self._refusals[MADE_ROOM] += 1
+        self._log.refused(oldest.peer, MADE_ROOM)
+        return True
+
+    def _refuse(self, peer: str, reason: str) -> None:
+        self._refusals[reason] += 1
+        self._log.refused(peer, reason)
+        return None
+
+
+def read_request_header(sock: socket.socket, deadline: float) -> bytes | None:
+    """The first bytes of what the peer sent, left in the socket for pynetdicom to read; None when it
+    sent fewer by the deadline or closed the connection (or the gate shut it down)."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            readable, _, _ = select.select([sock], [], [], remaining)
+            if not readable:
+                return None
+            head = sock.recv(REQUEST_HEADER.size, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return None
+        if not head:
+            return None
+        if len(head) == REQUEST_HEADER.size:
+            return head
+        time.sleep(PARTIAL_HEADER_POLL_SECONDS)  # part of the header: select would answer at once
+    return None
+
+
+def is_association_request(header: bytes) -> bool:
+    pdu_type, length, _version, _called, _calling = REQUEST_HEADER.unpack(header)
+    return pdu_type == ASSOCIATE_RQ and length <= MAX_REQUEST_BYTES
+
+
+@dataclass
+class RefusalLog:
+    """One warning per peer and reason per interval, saying how many there were: a flood is thousands
+    of refusals a second, and one line each would fill the disk and bury everything else."""
+
+    interval: float
+    _last: dict[tuple[str, str], float] = field(default_factory=dict)
+    _unlogged: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def refused(self, peer: str, reason: str) -> None:
+        key = (peer, reason)
+        self._unlogged[key] += 1
+        if time.monotonic() - self._last.get(key, float("-inf")) >= self.interval:
+            self._write(key)
+
+    def flush(self) -> None:
+        """Write the counts held back for longer than the interval, and forget quiet peers."""
+        now = time.monotonic()
+        for key, last in list(self._last.items()):
+            if now - last >= self.interval:
+                if self._unlogged[key]:
+                    self._write(key)
+                else:
+                    del self._last[key]
+                    del self._unlogged[key]
+
+    def _write(self, key: tuple[str, str]) -> None:
+        peer, reason = key
+        count = self._unlogged.pop(key)
+        log.warning("DICOM connection from %s %s (%d in the last %g s)", peer, WHY[reason], count, self.interval)
+        self._last[key] = time.monotonic()
