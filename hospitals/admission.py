@@ -4,7 +4,9 @@ A connection is admitted at accept if its peer and the listener are under their 
 A-ASSOCIATE-RQ arrives it is *waiting*: it costs a thread and no association, and it is closed when it
 sends nothing for DICOM_ACSE_TIMEOUT, the moment its peer closes it, or to make room for a newer
 connection when a limit is reached (a live sender asks within milliseconds; the oldest silent
-connection is the likeliest to be an attacker's). Only when nothing waits to be closed is a newcomer
+connection is the likeliest to be an attacker's). With none waiting, the association silent the longest
+(for at least SILENT_ASSOCIATION_SECONDS) makes room instead: a sender mid-transfer is never silent that
+long, and a PACS holding an idle association open reconnects. Only when neither is there is a newcomer
 refused. Addresses a site's AE title is bound to (SiteAETitle.host) have DICOM_RESERVED_CONNECTIONS on
 top of the total; AE titles are not secrets, so the reserve goes by address, which an attacker cannot
 take over TCP.
@@ -31,27 +33,33 @@ ASSOCIATE_RQ = 0x01
 # gigabytes would otherwise have pynetdicom read them into memory.
 MAX_REQUEST_BYTES = 1024 * 1024
 PARTIAL_HEADER_POLL_SECONDS = 0.01
+# Silent this long, an association may be closed for a newcomer when its peer or the listener is full.
+SILENT_ASSOCIATION_SECONDS = 1.0
 
 # Why a connection was closed without an association; the labels of /metrics' refusals.
 PEER_LIMIT = "peer_limit"  # refused at accept: its address holds all it may
 LISTENER_FULL = "listener_full"  # refused at accept: every connection is taken by associations
-MADE_ROOM = "made_room"  # closed while waiting, for a newer connection
+MADE_ROOM = "made_room"  # closed while silent, for a newer connection
 NO_REQUEST = "no_request"  # closed while waiting: nothing, or not an A-ASSOCIATE-RQ, within the timeout
-REASONS = (PEER_LIMIT, LISTENER_FULL, MADE_ROOM, NO_REQUEST)
+UNKNOWN_CALLER = "unknown_calling_ae"  # its association was rejected: no active site calls from that AE title
+REASONS = (PEER_LIMIT, LISTENER_FULL, MADE_ROOM, NO_REQUEST, UNKNOWN_CALLER)
 WHY = {
     PEER_LIMIT: "refused at accept: the address is at its limit of connections",
     LISTENER_FULL: "refused at accept: the listener is at its limit of connections",
     MADE_ROOM: "closed while silent, to make room for a newer connection",
     NO_REQUEST: "closed: no association request in time",
+    UNKNOWN_CALLER: "association rejected: unknown calling AE title",
 }
 
 
 @dataclass(eq=False)
 class Connection:
     peer: str
+    port: int
     sock: socket.socket
     opened: float
     waiting: bool = True
+    last_heard: float = 0.0  # when a PDU last came on its association
     closed_for: str = ""  # set by the gate when it closes the connection to make room
 
     def close_for(self, reason: str) -> None:
@@ -102,21 +110,21 @@ class Gate:
         self.limits = limits
         self.known_hosts = known_hosts  # replaced whole by the status thread, never mutated
         self._lock = threading.Lock()
-        self._open: list[Connection] = []  # oldest first
+        self._open: dict[tuple[str, int], Connection] = {}  # by peer address and port, oldest first
         self._refusals: Counter[str] = Counter()
         self._log = RefusalLog(limits.log_interval)
 
-    def admit(self, sock: socket.socket, peer: str) -> Connection | None:
+    def admit(self, sock: socket.socket, peer: str, port: int) -> Connection | None:
         """At accept: the connection, counted, or None when it is refused (the caller closes it)."""
         with self._lock:
-            mine = [connection for connection in self._open if connection.peer == peer]
+            mine = [connection for connection in self._open.values() if connection.peer == peer]
             if len(mine) >= self.limits.per_peer and not self._make_room(mine):
                 return self._refuse(peer, PEER_LIMIT)
             total = self.limits.most if peer in self.known_hosts else self.limits.total
-            if len(self._open) >= total and not self._make_room(self._open):
+            if len(self._open) >= total and not self._make_room(list(self._open.values())):
                 return self._refuse(peer, LISTENER_FULL)
-            connection = Connection(peer, sock, time.monotonic())
-            self._open.append(connection)
+            connection = Connection(peer, port, sock, time.monotonic())
+            self._open[peer, port] = connection
             return connection
 
     def await_request(self, connection: Connection) -> bool:
@@ -131,22 +139,34 @@ class Gate:
                 self._log.refused(connection.peer, NO_REQUEST)
                 return False
             connection.waiting = False
+            connection.last_heard = time.monotonic()
             return True
+
+    def rejected(self, peer: str, reason: str, detail: str = "") -> None:
+        """An association of this peer was rejected (counted and logged like a refusal at accept)."""
+        with self._lock:
+            self._refuse(peer, reason, detail)
+
+    def heard(self, peer: str, port: int) -> None:
+        """A PDU came on this peer's association (pynetdicom's EVT_PDU_RECV)."""
+        with self._lock:
+            if connection := self._open.get((peer, port)):
+                connection.last_heard = time.monotonic()
 
     def release(self, connection: Connection) -> None:
         """Its socket is closed: the slot is free (if making room did not free it already)."""
         with self._lock:
-            if connection in self._open:
-                self._open.remove(connection)
+            if self._open.get((connection.peer, connection.port)) is connection:
+                del self._open[connection.peer, connection.port]
 
     def close_all(self) -> None:
         with self._lock:
-            for connection in self._open:
+            for connection in self._open.values():
                 connection.close_for("shutdown")
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            waiting = sum(connection.waiting for connection in self._open)
+            waiting = sum(connection.waiting for connection in self._open.values())
             refusals = {reason: self._refusals[reason] for reason in REASONS}
             return Snapshot(waiting, len(self._open) - waiting, refusals)
 
@@ -155,19 +175,23 @@ class Gate:
             self._log.flush()
 
     def _make_room(self, connections: list[Connection]) -> bool:
-        """Close the oldest connection still waiting among these, if any; the lock is held."""
-        oldest = next((c for c in connections if c.waiting and not c.closed_for), None)
-        if oldest is None:
-            return False
-        oldest.close_for(MADE_ROOM)
-        self._open.remove(oldest)  # its slot is free now; its thread only closes the socket
+        """Close the oldest of these still waiting, else the association silent the longest if it has
+        been silent long enough; False when none may be closed. The lock is held."""
+        victim = next((c for c in connections if c.waiting), None)
+        if victim is None:
+            silent_since = time.monotonic() - SILENT_ASSOCIATION_SECONDS
+            victim = min(connections, key=lambda c: c.last_heard, default=None)
+            if victim is None or victim.last_heard > silent_since:
+                return False
+        victim.close_for(MADE_ROOM)
+        del self._open[victim.peer, victim.port]  # its slot is free now; its thread only closes the socket
         self._refusals[MADE_ROOM] += 1
-        self._log.refused(oldest.peer, MADE_ROOM)
+        self._log.refused(victim.peer, MADE_ROOM)
         return True
 
-    def _refuse(self, peer: str, reason: str) -> None:
+    def _refuse(self, peer: str, reason: str, detail: str = "") -> None:
         self._refusals[reason] += 1
-        self._log.refused(peer, reason)
+        self._log.refused(peer, reason, detail)
         return None
 
 
@@ -203,10 +227,12 @@ class RefusalLog:
     interval: float
     _last: dict[tuple[str, str], float] = field(default_factory=dict)
     _unlogged: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _detail: dict[tuple[str, str], str] = field(default_factory=dict)  # the latest, e.g. the AE title
 
-    def refused(self, peer: str, reason: str) -> None:
+    def refused(self, peer: str, reason: str, detail: str = "") -> None:
         key = (peer, reason)
         self._unlogged[key] += 1
+        self._detail[key] = detail
         if time.monotonic() - self._last.get(key, float("-inf")) >= self.interval:
             self._write(key)
 
@@ -218,11 +244,12 @@ class RefusalLog:
                 if self._unlogged[key]:
                     self._write(key)
                 else:
-                    del self._last[key]
-                    del self._unlogged[key]
+                    del self._last[key], self._unlogged[key], self._detail[key]
 
     def _write(self, key: tuple[str, str]) -> None:
         peer, reason = key
-        count = self._unlogged.pop(key)
-        log.warning("DICOM connection from %s %s (%d in the last %g s)", peer, WHY[reason], count, self.interval)
+        count, detail = self._unlogged.pop(key), self._detail.get(key, "")
+        log.warning(
+            "DICOM connection from %s %s%s (%d in the last %g s)", peer, WHY[reason], detail, count, self.interval
+        )
         self._last[key] = time.monotonic()

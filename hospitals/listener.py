@@ -24,7 +24,7 @@ from pynetdicom.sop_class import Verification
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from hospitals import listener_status
-from hospitals.admission import Gate, Limits
+from hospitals.admission import UNKNOWN_CALLER, Gate, Limits
 from hospitals.intake import OUT_OF_RESOURCES, Refused, receive, site_for_calling_ae
 from hospitals.models import DicomOrigin
 
@@ -66,16 +66,18 @@ def build_listener(ae_title: str | None = None) -> AE:
     ae.acse_timeout = settings.DICOM_ACSE_TIMEOUT
     ae.network_timeout = settings.DICOM_NETWORK_TIMEOUT
     ae.dimse_timeout = settings.DICOM_DIMSE_TIMEOUT
-    # The gate bounds connections first; pynetdicom's own count (its default is 10) must not refuse before it.
-    ae.maximum_associations = Limits.from_settings().most
+    # The gate bounds connections first; pynetdicom's own count (its default is 10) must not refuse before it,
+    # even while the threads of associations the gate has just closed are ending.
+    ae.maximum_associations = 2 * Limits.from_settings().most
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
     ae.add_supported_context(Verification)
     return ae
 
 
-def admit_known_callers(event) -> None:
-    """EVT_REQUESTED: refuse an association from a calling AE title no active site sends from.
+def admit_known_callers(event, gate: Gate) -> None:
+    """EVT_REQUESTED: refuse an association from a calling AE title no active site sends from; the gate
+    counts it and logs it once per peer and interval, as a flood of them would otherwise fill the log.
 
     The sites are read at each association, so one added in the admin can send at once. pynetdicom only
     logs a notification handler's exception and accepts the association anyway, so every failure here
@@ -91,7 +93,7 @@ def admit_known_callers(event) -> None:
     finally:
         connections.close_all()
     if site is None:
-        log.warning("association from unknown calling AE title %r at %s refused", calling, address)
+        gate.rejected(address, UNKNOWN_CALLER, f" {calling!r}")
         _reject(assoc, CALLING_AE_NOT_RECOGNISED)
 
 
@@ -148,7 +150,17 @@ def error_comment(reason: str) -> str:
     return sentence[:ERROR_COMMENT_LENGTH].rsplit(" ", 1)[0]
 
 
-HANDLERS = [(evt.EVT_REQUESTED, admit_known_callers), (evt.EVT_C_STORE, store)]
+def heard(event, gate: Gate) -> None:
+    """EVT_PDU_RECV: the association is alive, so it is not the one to close to make room."""
+    gate.heard(event.assoc.requestor.address, event.assoc.requestor.port)
+
+
+def handlers(gate: Gate) -> list:
+    return [
+        (evt.EVT_REQUESTED, admit_known_callers, [gate]),
+        (evt.EVT_C_STORE, store),
+        (evt.EVT_PDU_RECV, heard, [gate]),
+    ]
 
 
 class GuardedServer(ThreadedAssociationServer):
@@ -162,7 +174,7 @@ class GuardedServer(ThreadedAssociationServer):
 
     def verify_request(self, request, client_address) -> bool:
         """In the accepting thread: False closes the connection at once (socketserver's contract)."""
-        connection = self.gate.admit(request, client_address[0])
+        connection = self.gate.admit(request, *client_address[:2])
         if connection is not None:
             self._admitted[request] = connection
         return connection is not None
@@ -217,7 +229,7 @@ def serve(
     bind = (address or settings.DICOM_BIND_ADDRESS, settings.DICOM_PORT if port is None else port)
     gate = Gate(Limits.from_settings())
     server = ae.make_server(
-        bind, evt_handlers=HANDLERS, server_class=GuardedServer, request_handler=AssociationHandler, gate=gate
+        bind, evt_handlers=handlers(gate), server_class=GuardedServer, request_handler=AssociationHandler, gate=gate
     )
     threading.Thread(target=server.serve_forever, name="dicom-accept", daemon=True).start()
     host, bound_port = server.server_address[:2]

@@ -4,24 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hospitals', '0001_initial'),
+        ("hospitals", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ListenerStatus',
+            name="ListenerStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('listener', models.CharField(help_text='host:pid of the listener process', max_length=255, unique=True)),
-                ('waiting', models.PositiveIntegerField(default=0, help_text='connections that have not asked for an association')),
-                ('associations', models.PositiveIntegerField(default=0, help_text='associations open or being negotiated')),
-                ('refusals', models.JSONField(default=dict, help_text='connections refused or closed since it started, by reason')),
-                ('last_seen', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "listener",
+                    models.CharField(help_text="host:pid of the listener process", max_length=255, unique=True),
+                ),
+                (
+                    "waiting",
+                    models.PositiveIntegerField(
+                        default=0, help_text="connections that have not asked for an association"
+                    ),
+                ),
+                (
+                    "associations",
+                    models.PositiveIntegerField(default=0, help_text="associations open or being negotiated"),
+                ),
+                (
+                    "refusals",
+                    models.JSONField(
+                        default=dict, help_text="connections refused or closed since it started, by reason"
+                    ),
+                ),
+                ("last_seen", models.DateTimeField()),
             ],
             options={
-                'verbose_name_plural': 'listener statuses',
+                "verbose_name_plural": "listener statuses",
             },
         ),
     ]

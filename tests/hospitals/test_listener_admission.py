@@ -17,6 +17,7 @@ from django.utils import timezone
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 
+from hospitals import admission
 from hospitals.listener import serve
 from hospitals.listener_status import Reporter
 from hospitals.models import ListenerStatus
@@ -43,6 +44,13 @@ def start_listener(settings, transactional_db):
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture
+def silence_never_makes_room(monkeypatch):
+    """For tests of refusals: a slow machine must not let held associations go silent long enough to make
+    room for the newcomer."""
+    monkeypatch.setattr(admission, "SILENT_ASSOCIATION_SECONDS", 600)
 
 
 @pytest.fixture
@@ -91,7 +99,9 @@ def refusal_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("DICOM connection from")]
 
 
-def test_a_peer_over_its_limit_is_refused_at_accept_and_logged_once_per_interval(start_listener, modality_site, caplog):
+def test_a_peer_over_its_limit_is_refused_at_accept_and_logged_once_per_interval(
+    start_listener, modality_site, caplog, silence_never_makes_room
+):
     server = start_listener(max_connections_per_peer=2, refusal_log_seconds=60)
     held = [associate(server), associate(server)]
     assert all(assoc.is_established for assoc in held)
@@ -107,7 +117,9 @@ def test_a_peer_over_its_limit_is_refused_at_accept_and_logged_once_per_interval
     assert all(assoc.is_established for assoc in held)  # what it holds is untouched
 
 
-def test_the_refusals_held_back_are_logged_with_their_count_after_the_interval(start_listener, modality_site, caplog):
+def test_the_refusals_held_back_are_logged_with_their_count_after_the_interval(
+    start_listener, modality_site, caplog, silence_never_makes_room
+):
     server = start_listener(max_connections_per_peer=1, refusal_log_seconds=0.5)
     assert associate(server).is_established
 
@@ -119,6 +131,20 @@ def test_the_refusals_held_back_are_logged_with_their_count_after_the_interval(s
 
     lines = refusal_lines(caplog)
     assert lines[0].endswith("(1 in the last 0.5 s)") and lines[-1].endswith("(3 in the last 0.5 s)"), lines
+
+
+def test_a_flood_of_unknown_calling_ae_titles_is_rejected_counted_and_logged_once(
+    start_listener, transactional_db, caplog
+):
+    server = start_listener(refusal_log_seconds=60)
+
+    with caplog.at_level(logging.WARNING, logger="hospitals"):
+        assert all(associate(server, "STRANGER").is_rejected for _ in range(5))
+
+    assert refusal_lines(caplog) == [
+        "DICOM connection from 127.0.0.1 association rejected: unknown calling AE title 'STRANGER' (1 in the last 60 s)"
+    ]
+    assert server.gate.snapshot().refusals["unknown_calling_ae"] == 5
 
 
 def test_a_silent_connection_makes_room_for_a_sender_from_the_same_address(
@@ -136,6 +162,24 @@ def test_a_silent_connection_makes_room_for_a_sender_from_the_same_address(
     newer.settimeout(0.5)
     assert not closed_by_listener(newer)  # only the oldest silent one made room
     assert server.gate.snapshot().refusals["made_room"] == 1
+
+
+def test_an_association_silent_for_a_while_makes_room_when_its_address_is_full(
+    start_listener, modality_site, chest_pixels, tmp_path
+):
+    server = start_listener(max_connections_per_peer=2, network_timeout=60)
+    older, newer = associate(server), associate(server)
+    assert older.is_established and newer.is_established
+    time.sleep(admission.SILENT_ASSOCIATION_SECONDS)
+    film = tmp_path / "chest.dcm"
+    film.write_bytes(chest_radiograph(chest_pixels))
+
+    finished = storescu([film], port_of(server), calling=MODALITY)
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert wait_until(lambda: older.is_aborted)
+    assert newer.is_established
+    newer.release()
 
 
 def test_a_connection_that_asks_for_nothing_is_closed_after_the_acse_timeout(start_listener, transactional_db):
@@ -173,7 +217,7 @@ def test_a_closed_connection_frees_its_slot_before_any_timeout(start_listener, t
     assert wait_until(lambda: server.gate.snapshot().waiting == 0)
 
 
-def test_a_closed_association_frees_its_slot_for_the_next(start_listener, modality_site):
+def test_a_closed_association_frees_its_slot_for_the_next(start_listener, modality_site, silence_never_makes_room):
     server = start_listener(max_connections_per_peer=2, network_timeout=60)
     first, second = associate(server), associate(server)
     assert associate(server).is_established is False  # both slots are associations: nothing to make room
@@ -195,7 +239,7 @@ def test_an_idle_association_is_aborted_after_the_network_timeout(start_listener
 
 
 def test_a_sites_bound_address_keeps_its_reserved_share_when_others_fill_the_listener(
-    start_listener, transactional_db, chest_pixels, tmp_path
+    start_listener, transactional_db, chest_pixels, tmp_path, silence_never_makes_room
 ):
     SiteFactory(ae_titles=["ANY_ROOM"])  # may send from anywhere: the flood claims to be it
     SiteAETitleFactory(ae_title="WARD_DX", host="127.0.0.1")
@@ -213,7 +257,9 @@ def test_a_sites_bound_address_keeps_its_reserved_share_when_others_fill_the_lis
     assert server.gate.snapshot().refusals["listener_full"] == 1
 
 
-def test_metrics_show_the_listeners_associations_and_refusals(start_listener, modality_site, client):
+def test_metrics_show_the_listeners_associations_and_refusals(
+    start_listener, modality_site, client, silence_never_makes_room
+):
     server = start_listener(max_connections_per_peer=1)
     held = associate(server)
     assert closed_by_listener(idle_connection(server))
