@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import socket
 import statistics
 import subprocess
@@ -77,6 +78,7 @@ def main(argv=None) -> None:
     parser.add_argument("--tries", type=int, default=10)
     tries = parser.parse_args(argv).tries
     configure_environment()
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # the flood's own associations, 12 lines each
     from hospitals.models import Site, SiteAETitle
 
     logs = Path(tempfile.mkdtemp(prefix="portal-dicom-flood-"))

@@ -9,7 +9,7 @@ connection is the likeliest to be an attacker's). With none waiting, the associa
 long, and a PACS holding an idle association open reconnects. Only when neither is there is a newcomer
 refused. Addresses a site's AE title is bound to (SiteAETitle.host) have DICOM_RESERVED_CONNECTIONS on
 top of the total; AE titles are not secrets, so the reserve goes by address, which an attacker cannot
-take over TCP.
+forge over TCP.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Gate:
         connection is now an association's, False when the connection is to be closed."""
         header = read_request_header(connection.sock, connection.opened + self.limits.request_timeout)
         with self._lock:
-            if connection.closed_for:
+            if connection.closed_for or header == b"":  # the gate closed it, or its peer did: no refusal
                 return False
             if header is None or not is_association_request(header):
                 self._refusals[NO_REQUEST] += 1
@@ -196,8 +196,8 @@ class Gate:
 
 
 def read_request_header(sock: socket.socket, deadline: float) -> bytes | None:
-    """The first bytes of what the peer sent, left in the socket for pynetdicom to read; None when it
-    sent fewer by the deadline or closed the connection (or the gate shut it down)."""
+    """The first bytes of what the peer sent, left in the socket for pynetdicom to read; b"" when the
+    connection was closed (by the peer, or shut down by the gate), None when too few came by the deadline."""
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             readable, _, _ = select.select([sock], [], [], remaining)
@@ -205,9 +205,9 @@ def read_request_header(sock: socket.socket, deadline: float) -> bytes | None:
                 return None
             head = sock.recv(REQUEST_HEADER.size, socket.MSG_PEEK)
         except (OSError, ValueError):
-            return None
+            return b""
         if not head:
-            return None
+            return b""
         if len(head) == REQUEST_HEADER.size:
             return head
         time.sleep(PARTIAL_HEADER_POLL_SECONDS)  # part of the header: select would answer at once

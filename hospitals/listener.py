@@ -167,6 +167,10 @@ class GuardedServer(ThreadedAssociationServer):
     """pynetdicom's server, with each connection admitted by the gate at accept and held by it until its
     socket closes: no association is made for a connection until its A-ASSOCIATE-RQ has arrived."""
 
+    # The kernel's queue of connections not yet accepted (socketserver's default is 5): when a burst fills
+    # it, a sender's SYN is dropped and its connect waits a second to try again.
+    request_queue_size = 128
+
     def __init__(self, *args, gate: Gate, **kwargs):
         self.gate = gate
         self._admitted = {}

@@ -215,6 +215,7 @@ def test_a_closed_connection_frees_its_slot_before_any_timeout(start_listener, t
         sock.close()
 
     assert wait_until(lambda: server.gate.snapshot().waiting == 0)
+    assert server.gate.snapshot().refusals["no_request"] == 0  # the peer closed them: nothing was refused
 
 
 def test_a_closed_association_frees_its_slot_for_the_next(start_listener, modality_site, silence_never_makes_room):
