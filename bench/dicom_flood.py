@@ -7,6 +7,11 @@ storescu sending one chest film from DEMO_MODALITY, from its start to its succes
 storescu is run again, and the time runs on until one succeeds); then closes the flood, waits 1 s and
 times the store again. It prints each try, then p50 and max of both.
 
+`--churn SECONDS` then floods harder for that long: three threads opening and closing connections as
+fast as they can and two opening idle ones, while storescu sends every 0.5 s with 2 s to connect, to
+associate and for the answer (`-to 2 -ta 2 -td 2`), as the flood test allows; it prints how many
+stores succeeded and their p50 and max.
+
 Same settings rules as bench/run.py: a throw-away var folder with SQLite, or DATABASE_URL from the
 environment. Figures only, no pass/fail.
 """
@@ -14,6 +19,7 @@ environment. Figures only, no pass/fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import socket
@@ -21,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,6 +75,48 @@ def time_to_store(port: int, film: Path) -> tuple[float, int]:
     raise RuntimeError(f"no successful store in {GIVE_UP_SECONDS}s: {finished.stderr.decode(errors='replace')}")
 
 
+def churn(port: int, film: Path, seconds: float) -> dict:
+    stop, opened = threading.Event(), []
+
+    def open_and_close():
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                opened.append(1)
+
+    def open_and_hold():
+        held = []
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held = [*held[-200:], socket.create_connection(("127.0.0.1", port), timeout=2)]
+                opened.append(1)
+            time.sleep(0.005)
+
+    flood = [threading.Thread(target=open_and_close) for _ in range(3)]
+    flood += [threading.Thread(target=open_and_hold) for _ in range(2)]
+    for thread in flood:
+        thread.start()
+    command = ["storescu", "-to", "2", "-ta", "2", "-td", "2", "-aet", MODALITY, "-aec", "PNEUMONIA", "127.0.0.1",
+               str(port), str(film)]  # fmt: skip
+    stores, failures, deadline = [], [], time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            finished = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            stores.append((finished.returncode == 0, time.perf_counter() - started))
+            if finished.returncode:
+                failures.append(finished.stderr.decode(errors="replace").strip().splitlines()[-1:])
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in flood:
+            thread.join()
+    times = [seconds for ok, seconds in stores if ok]
+    return {"figure": "store_under_churn", "flood_connections": len(opened), "seconds": seconds,
+            "stores": len(stores), "succeeded": len(times), "p50_s": round(statistics.median(times), 3),
+            "max_s": round(max(times), 3), "failures": failures}  # fmt: skip
+
+
 def summary(name: str, values: list[float]) -> dict:
     return {"figure": name, "n": len(values), "p50_s": round(statistics.median(values), 3),
             "max_s": round(max(values), 3)}  # fmt: skip
@@ -76,7 +125,9 @@ def summary(name: str, values: list[float]) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=10)
-    tries = parser.parse_args(argv).tries
+    parser.add_argument("--churn", type=float, default=0, help="seconds of connect/close churn after the tries")
+    arguments = parser.parse_args(argv)
+    tries = arguments.tries
     configure_environment()
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # the flood's own associations, 12 lines each
     from hospitals.models import Site, SiteAETitle
@@ -85,7 +136,7 @@ def main(argv=None) -> None:
     site, _ = Site.objects.get_or_create(name="Bench flood clinic")
     SiteAETitle.objects.update_or_create(ae_title=MODALITY, defaults={"site": site, "host": None})
     films = []
-    for index, data in enumerate(chest_studies(2 * tries)):
+    for index, data in enumerate(chest_studies(2 * tries + 1)):
         films.append(logs / f"film-{index}.dcm")
         films[-1].write_bytes(data)
     listener, port = start_listener(logs)
@@ -107,6 +158,8 @@ def main(argv=None) -> None:
             print(json.dumps(row), flush=True)
         print(json.dumps(summary("store_under_flood_s", under)), flush=True)
         print(json.dumps(summary("store_1_s_after_flood_s", after)), flush=True)
+        if arguments.churn:
+            print(json.dumps(churn(port, films[-1], arguments.churn)), flush=True)
     finally:
         listener.stop()
         print(f"listener log: {logs / 'listener.log'}", flush=True)

@@ -177,7 +177,7 @@ class Gate:
     def _make_room(self, connections: list[Connection]) -> bool:
         """Close the oldest of these still waiting, else the association silent the longest if it has
         been silent long enough; False when none may be closed. The lock is held."""
-        victim = next((c for c in connections if c.waiting), None)
+        victim = next((c for c in connections if c.waiting and has_sent_nothing(c.sock)), None)
         if victim is None:
             silent_since = time.monotonic() - SILENT_ASSOCIATION_SECONDS
             victim = min(connections, key=lambda c: c.last_heard, default=None)
@@ -212,6 +212,17 @@ def read_request_header(sock: socket.socket, deadline: float) -> bytes | None:
             return head
         time.sleep(PARTIAL_HEADER_POLL_SECONDS)  # part of the header: select would answer at once
     return None
+
+
+def has_sent_nothing(sock: socket.socket) -> bool:
+    """Whether no byte has come on this connection, without waiting: one whose request arrived before its
+    thread got to read it (under load, that takes a while) is a sender, not a silent connection."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""  # b"": closed, as good as silent
+    except BlockingIOError:
+        return True
+    except OSError:
+        return True
 
 
 def is_association_request(header: bytes) -> bool:

@@ -8,6 +8,7 @@ by hospitals.listener_status.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import socketserver
@@ -167,8 +168,9 @@ class GuardedServer(ThreadedAssociationServer):
     """pynetdicom's server, with each connection admitted by the gate at accept and held by it until its
     socket closes: no association is made for a connection until its A-ASSOCIATE-RQ has arrived."""
 
-    # The kernel's queue of connections not yet accepted (socketserver's default is 5): when a burst fills
-    # it, a sender's SYN is dropped and its connect waits a second to try again.
+    # The kernel's queue of connections not yet accepted (socketserver's default is 5). Full, it drops a
+    # sender's SYN and the sender's connect tries again a second later; very long, a sender's connection
+    # waits behind the whole flood for its turn at accept. bench/dicom_flood.py --churn chose this.
     request_queue_size = 128
 
     def __init__(self, *args, gate: Gate, **kwargs):
@@ -203,6 +205,10 @@ class GuardedServer(ThreadedAssociationServer):
         finally:
             self.gate.release(connection)
             self.shutdown_request(request)
+
+    def service_actions(self) -> None:
+        """Nothing: pynetdicom collects garbage every 60 connections, which a flood turns into several
+        full collections a second in the accepting thread; the listener collects at each status round."""
 
     def shutdown(self) -> None:
         """Stop accepting, and close every connection so that their threads end."""
@@ -250,6 +256,7 @@ def _serve_until_stopped(server: GuardedServer) -> None:
     reporter = listener_status.Reporter(server.gate)
     reporter.report()
     while not stopped.wait(settings.DICOM_STATUS_SECONDS):
+        gc.collect()  # ended associations' reference cycles, as pynetdicom's server would
         reporter.report()
     log.info("DICOM listener stopping")
     server.shutdown()
