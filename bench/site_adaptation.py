@@ -118,14 +118,14 @@ def head_figures(films, readings) -> dict:
 
 
 def run_command(*args) -> tuple[float, str]:
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
     output = io.StringIO()
     started = time.perf_counter()
     try:
         call_command(*args, stdout=output)
-    except SystemExit as stop:  # adapt_model exits 2 when the guardrails refuse
-        output.write(f"\n(exit {stop.code})")
+    except CommandError as refusal:  # adapt_model exits 2 when the guardrails refuse
+        output.write(f"\n{refusal} (exit {refusal.returncode})")
     return time.perf_counter() - started, output.getvalue()
 
 
