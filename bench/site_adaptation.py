@@ -1,4 +1,4 @@
-"""Site adaptation end to end on a simulated site: `python bench/site_adaptation.py [--cost]`.
+"""Site adaptation end to end on a simulated site: `python bench/site_adaptation.py`.
 
 The site: the films of the locked report split and the shift proxy's report half (never trained on,
 no choice made on them), each as if taken by another hospital's machine (`site_film`: a softer
@@ -6,8 +6,7 @@ detector, grain, a tighter field, heavier JPEG). Halved by patient: half A is im
 `import_reference_films` and adapted with `adapt_model --activate`; half B is uploaded through the API
 as a three-year-old's X-rays with a real worker, once before the adaptation (the shipped head) and
 once after it (the site's head). Prints both heads' figures on half B with 95 % patient-bootstrap
-intervals. `--cost` also times an import (films per second) and an adaptation on 300 and on 3,000
-cases (training films: a timing only, their figures mean nothing).
+intervals. The cost of an import and of a fit alone is `bench/adaptation_cost.py`'s.
 
 Every figure is from the training hospital's films under a simulated shift: an upper bound for a
 real site, whose films differ in ways no simulation knows.
@@ -118,14 +117,14 @@ def head_figures(films, readings) -> dict:
 
 
 def run_command(*args) -> tuple[float, str]:
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
     output = io.StringIO()
     started = time.perf_counter()
     try:
         call_command(*args, stdout=output)
-    except SystemExit as stop:  # adapt_model exits 2 when the guardrails refuse
-        output.write(f"\n(exit {stop.code})")
+    except CommandError as refusal:  # adapt_model exits 2 when the guardrails refuse
+        output.write(f"\n{refusal} (exit {refusal.returncode})")
     return time.perf_counter() - started, output.getvalue()
 
 
@@ -160,35 +159,6 @@ def bench_site(var: Path) -> None:
         emit("site adaptation", f"half B, {name} head", **head_figures(half_b, readings))
 
 
-def bench_cost(var: Path) -> None:
-    """Import and adaptation cost on training films (a timing, not a figure of the model)."""
-    from ml.constants import DEFAULT_DATA_DIR
-    from ml.data import list_examples
-
-    examples = list_examples(DEFAULT_DATA_DIR)
-    rng = np.random.default_rng(0)
-    for count in (300, 3000):
-        chosen = [examples[i] for i in rng.choice(len(examples), count, replace=False)]
-        with tempfile.TemporaryDirectory(prefix="cost-site-") as folder:
-            for example in chosen:
-                target = Path(folder) / example.path.parent.name / example.path.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to(example.path)
-            from hospitals.models import Site
-
-            site = Site.objects.create(name=f"Cost probe {count} {time.time_ns()}")
-            seconds, _ = run_command("import_reference_films", folder, "--site", site.name)
-            emit(
-                "site adaptation cost",
-                "import",
-                films=count,
-                seconds=round(seconds, 1),
-                films_per_s=round(count / seconds, 1),
-            )
-            seconds, _ = run_command("adapt_model", "--site", site.name)
-            emit("site adaptation cost", "adapt", cases=count, seconds=round(seconds, 1))
-
-
 def _three_years_ago():
     from datetime import timedelta
 
@@ -198,16 +168,9 @@ def _three_years_ago():
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cost", action="store_true", help="also time imports and adaptations of 300 and 3,000 cases")
-    parser.add_argument("--skip-site", action="store_true", help="only the cost figures")
-    args = parser.parse_args(argv)
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     configure_environment()
-    var = Path(os.environ["PORTAL_VAR_DIR"])
-    if not args.skip_site:
-        bench_site(var)
-    if args.cost:
-        bench_cost(var)
+    bench_site(Path(os.environ["PORTAL_VAR_DIR"]))
 
 
 if __name__ == "__main__":

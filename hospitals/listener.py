@@ -2,12 +2,16 @@
 titles, and each instance through hospitals.intake, the same validation and queue as a parent's upload.
 
 It runs as its own process (manage.py dicom_listener); pynetdicom runs each association in a thread.
+Who gets a connection, and for how long, is hospitals.admission's; what it holds is written for /metrics
+by hospitals.listener_status.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
+import socketserver
 import threading
 
 from django.conf import settings
@@ -18,8 +22,10 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification
-from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
+from hospitals import listener_status
+from hospitals.admission import UNKNOWN_CALLER, Gate, Limits
 from hospitals.intake import OUT_OF_RESOURCES, Refused, receive, site_for_calling_ae
 from hospitals.models import DicomOrigin
 
@@ -57,14 +63,22 @@ def build_listener(ae_title: str | None = None) -> AE:
     rather than by a negotiation it may not report, and C-ECHO."""
     ae = AE(ae_title=ae_title or settings.DICOM_AE_TITLE)
     ae.require_called_aet = True  # a sender configured for another AE title hears so at once
+    # pynetdicom's defaults (30 s, 60 s) let a few idle peers hold every slot for a minute.
+    ae.acse_timeout = settings.DICOM_ACSE_TIMEOUT
+    ae.network_timeout = settings.DICOM_NETWORK_TIMEOUT
+    ae.dimse_timeout = settings.DICOM_DIMSE_TIMEOUT
+    # The gate bounds connections first; pynetdicom's own count (its default is 10) must not refuse before it,
+    # even while the threads of associations the gate has just closed are ending.
+    ae.maximum_associations = 2 * Limits.from_settings().most
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
     ae.add_supported_context(Verification)
     return ae
 
 
-def admit_known_callers(event) -> None:
-    """EVT_REQUESTED: refuse an association from a calling AE title no active site sends from.
+def admit_known_callers(event, gate: Gate) -> None:
+    """EVT_REQUESTED: refuse an association from a calling AE title no active site sends from; the gate
+    counts it and logs it once per peer and interval, as a flood of them would otherwise fill the log.
 
     The sites are read at each association, so one added in the admin can send at once. pynetdicom only
     logs a notification handler's exception and accepts the association anyway, so every failure here
@@ -80,7 +94,7 @@ def admit_known_callers(event) -> None:
     finally:
         connections.close_all()
     if site is None:
-        log.warning("association from unknown calling AE title %r at %s refused", calling, address)
+        gate.rejected(address, UNKNOWN_CALLER, f" {calling!r}")
         _reject(assoc, CALLING_AE_NOT_RECOGNISED)
 
 
@@ -137,20 +151,97 @@ def error_comment(reason: str) -> str:
     return sentence[:ERROR_COMMENT_LENGTH].rsplit(" ", 1)[0]
 
 
-HANDLERS = [(evt.EVT_REQUESTED, admit_known_callers), (evt.EVT_C_STORE, store)]
+def heard(event, gate: Gate) -> None:
+    """EVT_PDU_RECV: the association is alive, so it is not the one to close to make room."""
+    gate.heard(event.assoc.requestor.address, event.assoc.requestor.port)
+
+
+def handlers(gate: Gate) -> list:
+    return [
+        (evt.EVT_REQUESTED, admit_known_callers, [gate]),
+        (evt.EVT_C_STORE, store),
+        (evt.EVT_PDU_RECV, heard, [gate]),
+    ]
+
+
+class GuardedServer(ThreadedAssociationServer):
+    """pynetdicom's server, with each connection admitted by the gate at accept and held by it until its
+    socket closes: no association is made for a connection until its A-ASSOCIATE-RQ has arrived."""
+
+    # The kernel's queue of connections not yet accepted (socketserver's default is 5). Full, it drops a
+    # sender's SYN and the sender's connect tries again a second later; very long, a sender's connection
+    # waits behind the whole flood for its turn at accept. bench/dicom_flood.py --churn chose this.
+    request_queue_size = 128
+
+    def __init__(self, *args, gate: Gate, **kwargs):
+        self.gate = gate
+        self._admitted = {}
+        super().__init__(*args, **kwargs)
+
+    def verify_request(self, request, client_address) -> bool:
+        """In the accepting thread: False closes the connection at once (socketserver's contract)."""
+        connection = self.gate.admit(request, *client_address[:2])
+        if connection is not None:
+            self._admitted[request] = connection
+        return connection is not None
+
+    def process_request(self, request, client_address) -> None:
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started for it: nothing else will free its slot
+            self.gate.release(self._admitted.pop(request))
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        """The connection's own thread, from accept until its socket is closed."""
+        connection = self._admitted.pop(request)
+        try:
+            if self.gate.await_request(connection):
+                # A peer stalling inside a PDU would block pynetdicom's read for ever otherwise.
+                request.settimeout(self.ae.network_timeout)
+                self.RequestHandlerClass(request, client_address, self).association.join()
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.gate.release(connection)
+            self.shutdown_request(request)
+
+    def service_actions(self) -> None:
+        """Nothing: pynetdicom collects garbage every 60 connections, which a flood turns into several
+        full collections a second in the accepting thread; the listener collects at each status round."""
+
+    def shutdown(self) -> None:
+        """Stop accepting, and close every connection so that their threads end."""
+        socketserver.BaseServer.shutdown(self)  # pynetdicom's would unlist it from an AE it was never listed in
+        self.gate.close_all()
+        self.server_close()
+
+
+class AssociationHandler(RequestHandler):
+    """pynetdicom's handler, keeping the association it starts so that the connection's thread can wait
+    for its end."""
+
+    def _create_association(self):
+        self.association = super()._create_association()
+        return self.association
 
 
 def serve(
     *, address: str | None = None, port: int | None = None, ae_title: str | None = None, block: bool = True
-) -> ThreadedAssociationServer:
+) -> GuardedServer:
     """Listen on the address and port of the settings unless given (port 0: any free one).
 
-    block=True (the management command) serves until SIGTERM or SIGINT, then closes the associations;
-    block=False returns the running server at once: its server_address says where, shutdown() stops it.
+    block=True (the management command) serves until SIGTERM or SIGINT, writing its status for /metrics,
+    then closes the connections; block=False returns the running server at once: its server_address says
+    where, shutdown() stops it.
     """
     ae = build_listener(ae_title)
     bind = (address or settings.DICOM_BIND_ADDRESS, settings.DICOM_PORT if port is None else port)
-    server = ae.start_server(bind, block=False, evt_handlers=HANDLERS)
+    gate = Gate(Limits.from_settings())
+    server = ae.make_server(
+        bind, evt_handlers=handlers(gate), server_class=GuardedServer, request_handler=AssociationHandler, gate=gate
+    )
+    threading.Thread(target=server.serve_forever, name="dicom-accept", daemon=True).start()
     host, bound_port = server.server_address[:2]
     log.info("DICOM listener %s on %s:%d", ae.ae_title, host, bound_port)
     if block:
@@ -158,14 +249,18 @@ def serve(
     return server
 
 
-def _serve_until_stopped(server: ThreadedAssociationServer) -> None:
+def _serve_until_stopped(server: GuardedServer) -> None:
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
-    while not stopped.wait(1):
-        pass
+    reporter = listener_status.Reporter(server.gate)
+    reporter.report()
+    while not stopped.wait(settings.DICOM_STATUS_SECONDS):
+        gc.collect()  # ended associations' reference cycles, as pynetdicom's server would
+        reporter.report()
     log.info("DICOM listener stopping")
     server.shutdown()
+    reporter.withdraw()
 
 
 def echo(host: str, port: int, *, called_ae_title: str, calling_ae_title: str = ECHO_AE_TITLE, timeout=10) -> str:

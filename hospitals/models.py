@@ -174,3 +174,20 @@ class ResultDelivery(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} r{self.revision} of scan {self.scan_id}: {self.get_state_display()}"
+
+
+class ListenerStatus(models.Model):
+    """What one running C-STORE listener holds and has refused, written by the listener itself every
+    DICOM_STATUS_SECONDS, so that /metrics (another process) shows a flood."""
+
+    listener = models.CharField(max_length=255, unique=True, help_text="host:pid of the listener process")
+    waiting = models.PositiveIntegerField(default=0, help_text="connections that have not asked for an association")
+    associations = models.PositiveIntegerField(default=0, help_text="associations open or being negotiated")
+    refusals = models.JSONField(default=dict, help_text="connections refused or closed since it started, by reason")
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "listener statuses"
+
+    def __str__(self):
+        return f"{self.listener}: {self.associations} associations, {self.waiting} waiting"

@@ -113,6 +113,8 @@ def predict_and_save(scan: Scan) -> str:
                 "logit": reading.logit,
                 "embedding": reading.embedding.astype("float32").tobytes(),
                 "embedding_distance": reading.embedding_distance,
+                "threshold": reading.threshold,
+                "review_from": reading.review_from,
             },
         )
         open_case_for_reading(scan, prediction)

@@ -37,6 +37,8 @@ FOLDS = 5
 # L2 penalties on the embedding's weights, in units of cases: 1000 is a temperature head in practice.
 LOGISTIC_STRENGTHS = (3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 EMBEDDING_COMPONENTS = 64
+# How many cases' worth of evidence hold the slope and intercept to the shipped head's.
+ANCHOR_STRENGTH = 2.0
 RELIABILITY_BINS = 10
 BOOTSTRAP_ROUNDS = 500
 METRICS = (
@@ -92,20 +94,28 @@ def weighted_log_loss(labels, scores, weights) -> float:
     return float(np.sum(weights * losses) / np.sum(weights))
 
 
-def _fit_linear(features: np.ndarray, labels, weights, penalised: int, strength: float, start: np.ndarray):
-    """Weighted logistic regression; the last `penalised` coefficients carry an L2 penalty of `strength`
-    cases. The log-loss and its gradient are exact, so L-BFGS converges in a few dozen steps."""
+def _fit_linear(features, labels, weights, penalised: int, strength: float, shipped: np.ndarray, warm=None):
+    """Weighted logistic regression from the shipped head's slope and intercept (`shipped`, the first two
+    coefficients): the last `penalised` coefficients carry an L2 penalty of `strength` cases towards
+    zero, and the slope and intercept one of ANCHOR_STRENGTH cases towards the shipped head's, so that
+    films a site's cases separate perfectly cannot drive them to infinity. The log-loss and its
+    gradient are exact, so L-BFGS converges in a few dozen steps."""
     total = weights.sum()
-    mask = np.zeros(features.shape[1])
+    pull = np.zeros(features.shape[1])
+    pull[:2] = ANCHOR_STRENGTH
     if penalised:
-        mask[-penalised:] = 1.0
+        pull[-penalised:] = strength
+    target = np.zeros(features.shape[1])
+    target[:2] = shipped[:2]
 
     def loss_and_gradient(coefficients):
         scores = features @ coefficients
-        loss = weighted_log_loss(labels, scores, weights) + 0.5 * strength * np.sum(mask * coefficients**2) / total
-        gradient = features.T @ (weights * (sigmoid(scores) - labels)) / total + strength * mask * coefficients / total
+        away = coefficients - target
+        loss = weighted_log_loss(labels, scores, weights) + 0.5 * np.sum(pull * away**2) / total
+        gradient = features.T @ (weights * (sigmoid(scores) - labels)) / total + pull * away / total
         return loss, gradient
 
+    start = np.concatenate([shipped[:2], np.zeros(features.shape[1] - 2)]) if warm is None else warm
     return minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", options={"maxiter": 300}).x
 
 
@@ -137,10 +147,10 @@ def fit_candidates(cases: ReferenceSet, shipped: Head, candidates=CANDIDATES) ->
     """Each candidate's head fitted on these cases (placeholder operating points). The logistic ones
     share one embedding basis and warm-start from the next stronger penalty."""
     ones = np.ones((len(cases), 1))
-    start = np.array([1.0 / shipped.params["temperature"], shipped.params["bias"]])
+    shipped_start = np.array([1.0 / shipped.params["temperature"], shipped.params["bias"]])
     heads = {}
     if Candidate("temperature") in candidates:
-        a, c = _fit_linear(np.hstack([cases.logits[:, None], ones]), cases.labels, cases.weights, 0, 0.0, start)
+        a, c = _fit_linear(np.hstack([cases.logits[:, None], ones]), cases.labels, cases.weights, 0, 0.0, shipped_start)
         heads[Candidate("temperature")] = Head(
             "temperature", {"temperature": float(1.0 / a), "bias": float(c)}, 0.5, 0.5
         )
@@ -153,10 +163,10 @@ def fit_candidates(cases: ReferenceSet, shipped: Head, candidates=CANDIDATES) ->
     axes = principal_axes(standardised, min(EMBEDDING_COMPONENTS, len(cases) // 4))
     projected = standardised @ axes.T
     features = np.hstack([cases.logits[:, None], ones, projected])
-    coefficients = np.concatenate([start, np.zeros(projected.shape[1])])
+    coefficients = None
     for candidate in logistic:
         coefficients = _fit_linear(
-            features, cases.labels, cases.weights, projected.shape[1], candidate.strength, coefficients
+            features, cases.labels, cases.weights, projected.shape[1], candidate.strength, shipped_start, coefficients
         )
         params = {
             "logit_weight": float(coefficients[0]),

@@ -323,7 +323,10 @@ def genuine_refusals(reported: dict) -> dict:
 def recalibrate(out_dir: Path, data_dir: Path, split_path: Path, figures_dir: Path | None = None) -> dict:
     """`--calibration-only`: refit the calibration of the artefacts in out_dir and re-measure them,
     keeping the network, the gate and the heatmap choice."""
+    before = json.loads((out_dir / constants.MANIFEST_NAME).read_text())
     manifest = calibrate_and_report(out_dir, locked_splits(data_dir, split_path), figures_dir)
+    if before["calibration"] != manifest["calibration"]:  # scripts/compare_calibrations.py reads both
+        manifest["replaces"] = {"version": before["version"], "calibration": before["calibration"]}
     manifest["gate"].update(genuine_refusals(manifest["metrics"]))
     manifest["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     (out_dir / constants.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")

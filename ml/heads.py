@@ -22,7 +22,8 @@ METHODS = ("shipped", "temperature", "logistic")
 
 
 def sigmoid(values):
-    return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype=np.float64)))
+    """1 / (1 + e^-x) without overflow for scores far from zero (a shifted site's logits can be)."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(values, dtype=np.float64)))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class Reading:
     logit: float | None = None  # the network's raw output, before any head
     embedding: np.ndarray | None = field(default=None, repr=False)  # its pooled features (float32)
     embedding_distance: float | None = None  # Mahalanobis distance to the training films' features
+    threshold: float | None = None  # the head's operating point: pneumonia from here...
+    review_from: float | None = None  # ...indeterminate (a radiologist looks) from here up to it
 
     @property
     def rejected(self) -> bool:
@@ -138,6 +140,8 @@ class Predictor:
             logit=float(logit),
             embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
             embedding_distance=None if embedding is None else float(self.gate.embedding.distances(embedding)[0]),
+            threshold=head.threshold,
+            review_from=head.review_from,
         )
 
     def heatmap(self, cam: np.ndarray, probability: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Portal figures for Prometheus, read from the database and the broker when scraped.
 
 Request latency comes from operations.middleware; these add what only the portal knows:
-scans by status, the broker's queue depth, recent inference time and the model version serving.
+scans by status, the broker's queue depth, recent inference time, the model version serving, and what the
+DICOM listener holds and has refused (from the status row it writes, hospitals.listener_status).
 Reading at scrape time keeps web and worker processes free of shared metric state.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from prometheus_client.core import REGISTRY, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
 log = logging.getLogger(__name__)
 INFERENCE_WINDOW = timedelta(hours=1)
+# A listener whose status is older than this many of its intervals has stopped or hangs: not counted.
+LISTENER_STALE_INTERVALS = 3
 
 
 class PortalCollector:
@@ -26,6 +29,7 @@ class PortalCollector:
         yield InfoMetricFamily("portal_model", "The model the portal serves.")
         figures, out_of_range = _drift_families()
         yield from (*figures.values(), out_of_range)
+        yield from _listener_families()
 
     def collect(self):
         yield from self._scans_by_status()
@@ -33,6 +37,7 @@ class PortalCollector:
         yield from self._inference_time()
         yield from self._model()
         yield from self._drift()
+        yield from self._dicom_listener()
 
     def _scans_by_status(self):
         from django.db.models import Count
@@ -98,6 +103,22 @@ class PortalCollector:
                     out_of_range.add_metric([*labels, figure], float(out))
         yield from (*figures.values(), out_of_range)
 
+    def _dicom_listener(self):
+        from django.conf import settings
+        from django.utils import timezone
+
+        from hospitals.models import ListenerStatus
+
+        stale = timezone.now() - timedelta(seconds=LISTENER_STALE_INTERVALS * settings.DICOM_STATUS_SECONDS)
+        running, associations, waiting, refusals = _listener_families()
+        for status in ListenerStatus.objects.filter(last_seen__gte=stale).order_by("listener"):
+            associations.add_metric([status.listener], status.associations)
+            waiting.add_metric([status.listener], status.waiting)
+            for reason, count in sorted(status.refusals.items()):
+                refusals.add_metric([status.listener, reason], count)
+        running.add_metric([], len(associations.samples))
+        yield from (running, associations, waiting, refusals)
+
 
 DRIFT_FIGURES = {
     "readings": "First readings in the week.",
@@ -123,6 +144,25 @@ def _drift_families() -> tuple[dict[str, GaugeMetricFamily], GaugeMetricFamily]:
         labels=[*labels, "figure"],
     )
     return figures, out_of_range
+
+
+def _listener_families():
+    return (
+        GaugeMetricFamily("portal_dicom_listeners", "DICOM listeners that wrote their status lately."),
+        GaugeMetricFamily(
+            "portal_dicom_listener_associations", "Associations open or being negotiated.", labels=["listener"]
+        ),
+        GaugeMetricFamily(
+            "portal_dicom_listener_waiting_connections",
+            "Connections that have not yet asked for an association.",
+            labels=["listener"],
+        ),
+        CounterMetricFamily(
+            "portal_dicom_listener_refusals",
+            "Connections refused at accept or closed before an association, since the listener started.",
+            labels=["listener", "reason"],
+        ),
+    )
 
 
 def _message_count(conn, queue: str) -> int:

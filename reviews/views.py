@@ -73,9 +73,7 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "scan": scan,
         "case": case,
         "prediction": prediction,
-        "review_band": model_card.review_band(model_card.read_manifest(), prediction.model_version)
-        if prediction
-        else None,
+        "review_band": model_card.band_of(prediction),
         "review": scan.latest_review,
         "holder": holder,
         "held_by_me": holder is not None and holder.pk == user.pk,

@@ -130,6 +130,14 @@ def _images(figures: dict) -> str:
     return f"{images:,} images{detail}"
 
 
+def band_of(prediction) -> tuple[int, int] | None:
+    """The uncertain range of the head that made the reading: recorded on it since site adaptation;
+    for older readings, the manifest's when it describes the model that made them."""
+    if prediction is None:
+        return None
+    return prediction.review_band_percent or review_band(read_manifest(), prediction.model_version)
+
+
 def review_band(manifest: dict, model_version: str) -> tuple[int, int] | None:
     """The uncertain range in percent, when the manifest describes the model that made the reading."""
     calibration = manifest.get("calibration") or {}

@@ -371,6 +371,10 @@ class Prediction(models.Model):
         null=True, blank=True, help_text="Mahalanobis distance of the film's features to the training films' (drift)."
     )
     queue_ms = models.FloatField(help_text="Time from queueing to the start of inference, in milliseconds.")
+    # The operating point of the head that read it (shipped or a site's): the page states the uncertain
+    # range the reading was judged by, whichever head that was.
+    threshold = models.FloatField(null=True, blank=True, help_text="Pneumonia from this probability.")
+    review_from = models.FloatField(null=True, blank=True, help_text="Indeterminate from this probability.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -406,6 +410,13 @@ class Prediction(models.Model):
             f"Of X-rays the computer reads like this one, {count} showed pneumonia "
             "(in the children aged one to five it was tested on)."
         )
+
+    @property
+    def review_band_percent(self) -> tuple[int, int] | None:
+        """The uncertain range this reading was judged by, in whole percent, when it was recorded."""
+        if self.review_from is None or self.threshold is None:
+            return None
+        return round(self.review_from * 100), round(self.threshold * 100)
 
     @property
     def band(self) -> str:

@@ -105,7 +105,7 @@ def detail(request, pk: int):
     if scan.site_id:  # the page shows the site's identifiers of the study (hospitals.DicomOrigin)
         record(request, Action.VIEWED, scan.dicom_origin, detail="scan page")
     prediction = scan.reading_for(request.user)
-    band = model_card.review_band(model_card.read_manifest(), prediction.model_version) if prediction else None
+    band = model_card.band_of(prediction)
     context = {
         "scan": scan,
         "prediction": prediction,

@@ -345,10 +345,32 @@ DICOM_PORT = env.int("DICOM_PORT", default=11112)
 DICOM_BIND_ADDRESS = env.str("DICOM_BIND_ADDRESS", default="127.0.0.1")
 # An uncompressed 43 x 43 cm detector's film is about 37 MB: more than a parent's upload may be.
 DICOM_MAX_INSTANCE_BYTES = env.int("DICOM_MAX_INSTANCE_BYTES", default=100 * 1024 * 1024)
+# What a flood of connections may hold, and for how long (hospitals.admission; the README's "Defences").
+# Seconds a connection may wait before its A-ASSOCIATE-RQ, and the association negotiation may take.
+DICOM_ACSE_TIMEOUT = env.float("DICOM_ACSE_TIMEOUT", default=5)
+# Seconds an association may stay silent (no PDU) before it is aborted, and a half-sent PDU may stall.
+DICOM_NETWORK_TIMEOUT = env.float("DICOM_NETWORK_TIMEOUT", default=10)
+# Seconds a DIMSE message may take to complete once started.
+DICOM_DIMSE_TIMEOUT = env.float("DICOM_DIMSE_TIMEOUT", default=10)
+# Open connections, all peers together; addresses a site's AE title is bound to have a reserved share
+# on top. A PACS sends on a few parallel associations, so one address gets a handful more than that.
+DICOM_MAX_CONNECTIONS = env.int("DICOM_MAX_CONNECTIONS", default=96)
+DICOM_RESERVED_CONNECTIONS = env.int("DICOM_RESERVED_CONNECTIONS", default=32)
+DICOM_MAX_CONNECTIONS_PER_PEER = env.int("DICOM_MAX_CONNECTIONS_PER_PEER", default=16)
+# A peer's refusals are logged at most once in this many seconds, with how many there were.
+DICOM_REFUSAL_LOG_SECONDS = env.float("DICOM_REFUSAL_LOG_SECONDS", default=10)
+# How often the listener writes its counts for /metrics (hospitals.ListenerStatus).
+DICOM_STATUS_SECONDS = env.float("DICOM_STATUS_SECONDS", default=5)
 if not (DICOM_AE_TITLE.strip() and re.fullmatch(r"[\x20-\x5b\x5d-\x7e]{1,16}", DICOM_AE_TITLE)):
     raise ImproperlyConfigured("DICOM_AE_TITLE must be 1 to 16 plain ASCII characters, no backslash.")
 if not 1 <= DICOM_PORT <= 65535:
     raise ImproperlyConfigured("DICOM_PORT must be a TCP port, 1 to 65535.")
+if min(DICOM_ACSE_TIMEOUT, DICOM_NETWORK_TIMEOUT, DICOM_DIMSE_TIMEOUT, DICOM_STATUS_SECONDS) <= 0:
+    raise ImproperlyConfigured("DICOM_*_TIMEOUT and DICOM_STATUS_SECONDS must be positive: none may wait forever.")
+if not 1 <= DICOM_MAX_CONNECTIONS_PER_PEER <= DICOM_MAX_CONNECTIONS or DICOM_RESERVED_CONNECTIONS < 0:
+    raise ImproperlyConfigured(
+        "DICOM_MAX_CONNECTIONS_PER_PEER must be 1 to DICOM_MAX_CONNECTIONS; DICOM_RESERVED_CONNECTIONS 0 or more."
+    )
 
 # REST API (/api/v1/): token authentication only, JSON in and out, every user throttled. The counts
 # live in the cache (CACHE_URL), which the web processes must share for the rates to hold.

@@ -49,3 +49,14 @@ def test_the_api_names_it(prediction):
     body = api.get(reverse("api:scan", args=[prediction.scan.pk])).json()
 
     assert body["prediction"]["model_version"] == ADAPTED
+
+
+def test_the_scan_page_states_the_uncertain_range_of_the_head_that_read_it(client):
+    prediction = PredictionFactory(
+        model_version=ADAPTED, probability=0.3, label="normal", indeterminate=True, review_from=0.12, threshold=0.64
+    )
+    client.force_login(prediction.scan.owner)
+    page = client.get(reverse("scans:detail", args=[prediction.scan.pk])).content.decode()
+
+    assert "(from 12% up to 64%)" in page
+    assert prediction.review_band_percent == (12, 64)

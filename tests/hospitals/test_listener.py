@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -23,14 +18,14 @@ from pynetdicom.sop_class import Verification
 from hospitals.models import DicomOrigin
 from portal.celery import app
 from scans.models import RUN_INFERENCE_TASK, Scan
-from tests.conftest import REPO_DIR, session_worker_paused, worker_environment
+from tests.conftest import session_worker_paused
 from tests.factories import SiteAETitleFactory, SiteFactory, private_media  # noqa: F401
 from tests.hospitals.dcmtk import compress, echoscu, storescu
+from tests.hospitals.listener_process import start_listener
 from tests.hospitals.orthanc import free_port
 from tests.hospitals.studies import chest_radiograph, ct_slice, identifiers, multi_frame
 
 MODALITY = "DEMO_MODALITY"
-LISTENER_START_TIMEOUT_SECONDS = 60  # Django and pynetdicom import on two busy cores
 
 
 @pytest.fixture
@@ -332,28 +327,9 @@ def test_dicom_echo_fails_when_nothing_listens(transactional_db):
 
 
 def test_the_listener_command_serves_until_sigterm(modality_site, tmp_path):
-    port = free_port()
-    log_path = tmp_path / "listener.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "dicom_listener", "--port", str(port)], cwd=REPO_DIR,
-            env=worker_environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    listener = start_listener(free_port(), tmp_path / "listener.log")
     try:
-        wait_for_line(log_path, f"DICOM listener PNEUMONIA on 127.0.0.1:{port}", process)
-        call_command("dicom_echo", port=port, calling_ae_title=MODALITY)
+        call_command("dicom_echo", port=listener.port, calling_ae_title=MODALITY)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        returncode = process.wait(timeout=30)
-    assert returncode == 0, log_path.read_text()
-
-
-def wait_for_line(log_path, line: str, process) -> None:
-    deadline = time.monotonic() + LISTENER_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if line in log_path.read_text(errors="replace"):
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    pytest.fail(f"no {line!r} from the listener:\n{log_path.read_text(errors='replace')}")
+        returncode = listener.stop()
+    assert returncode == 0, listener.log()
