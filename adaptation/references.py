@@ -21,9 +21,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from adaptation.films import Film, films_in_folder, films_in_zip, open_zip
+from adaptation.heads import active_head
 from adaptation.jobs import IMPORT_LIMIT
 from adaptation.models import Job, Label, ReferenceCase, ReferenceImport
-from adaptation.network import serving_predictor
+from adaptation.network import network_version, serving_predictor
 from ml.file_names import patient_id
 from portal.celery import transient_errors
 from scans.validation import format_size, validate_file
@@ -171,3 +172,14 @@ def run_import(import_id: int) -> str:
 
 def _save_progress(job: ReferenceImport, result: ImportResult) -> None:
     ReferenceImport.objects.filter(pk=job.pk).update(counts=result.counts, refused=result.refused)
+
+
+def reference_cases_since_active_head(site) -> int:
+    """Reference cases of the site (None: the installation) that its active head has not learnt from:
+    added or relabelled since it was fitted; every usable case when it has no head of its own yet."""
+    version = network_version()
+    cases = ReferenceCase.objects.of(site).for_fitting(version)
+    head = active_head(site.pk if site else None, version)
+    if head is None or head.site_id != (site.pk if site else None):
+        return cases.count()
+    return cases.filter(updated_at__gt=head.created_at).count()

@@ -157,9 +157,8 @@ def drift_alerts(sites: list[drift.SiteDrift]) -> list[dict]:
 def adapting_again(site: Site | None) -> dict:
     """How many reference cases the site (None: the installation) gained since its active head was fitted,
     and whether that is enough to adapt again."""
-    # ISSUE 21: adaptation.services comes with the adaptation app (branch issue-21-heads). Imported here,
-    # as ml.adaptation is: it brings SciPy and scikit-learn, which only a drifting site's banner needs.
-    from adaptation.services import reference_cases_since_active_head
+    # Imported here: ml.adaptation brings SciPy and scikit-learn, which only a drifting site's banner needs.
+    from adaptation.references import reference_cases_since_active_head
     from ml.adaptation import MIN_CASES
 
     new_cases = reference_cases_since_active_head(site)

@@ -6,12 +6,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from adaptation.models import ReferenceCase
 from reviews import drift
 from reviews.models import ReviewCase
 from scans.model_card import read_manifest
 from scans.models import Prediction, Scan
 from tests.factories import (  # noqa: F401
     PredictionFactory,
+    ReferenceCaseFactory,
     ReviewFactory,
     ScanFactory,
     SiteFactory,
@@ -198,3 +200,20 @@ def test_the_monitoring_page_shows_each_sites_weeks_the_rule_and_the_weighting(a
     )
     assert "weighted by the inverse of its chance of review" in page
     assert "drift-banner" not in page  # one week is no history to leave
+
+
+def test_the_banner_names_the_drifting_site_and_how_many_new_cases_adapting_again_needs(admin_client):
+    this_week = drift._week_start(timezone.now())
+    site = SiteFactory(name="St Elsewhere")
+    for weeks_ago, flagged in zip(range(6, 0, -1), [4, 5, 3, 4, 5, 4], strict=True):
+        readings(this_week - timedelta(weeks=weeks_ago), 40, flagged, site=site)
+    readings(this_week, 40, 20, site=site)
+    ReferenceCaseFactory.create_batch(3, site=site)
+    assert ReferenceCase.objects.filter(site=site).count() == 3
+
+    page = admin_client.get(reverse("staff:monitoring")).content.decode()
+
+    banner = page[page.index('<section class="drift-banner"') : page.index("</section>")]
+    assert f'data-drift-alert="{site.pk}"' in banner and "St Elsewhere" in banner
+    assert "share flagged" in banner
+    assert "Adapting again needs 200 new reference cases (reviewed or imported films); 3 so far." in banner
