@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Avg, Case, Count, F, Q, Value, When
+from django.db.models import Avg, Count, F, Q, Value
 from django.db.models.functions import Floor, Least, TruncMonth
 
 from reviews.models import Review
+from scans import clinical
 from scans.models import Prediction
 
 PNEUMONIA, NO_PNEUMONIA = Review.Finding.PNEUMONIA, Review.Finding.NO_PNEUMONIA
@@ -96,21 +97,10 @@ def agreement_by_month() -> list[Agreement]:
     return [Agreement(**row) for row in rows]
 
 
-# The bands of scans.clinical.age_band, as SQL: the model learned from ages one to five (12-71 months).
-AGE_BANDS = Case(
-    When(scan__age_at_scan_months__isnull=True, then=Value("unknown")),
-    When(scan__age_at_scan_months__lt=12, then=Value("under 1")),
-    When(scan__age_at_scan_months__lte=71, then=Value("1 to 5")),
-    When(scan__age_at_scan_months__lt=18 * 12, then=Value("6 to 17")),
-    default=Value("18 and over"),
-)
-AGE_BAND_ORDER = ("under 1", "1 to 5", "6 to 17", "18 and over", "unknown")
-
-
 def agreement_by_age_band() -> list[Agreement]:
     """Agreement in each age band at the X-ray: outside one to five the model was never trained."""
-    rows = _reviews_of_readings().annotate(age_band=AGE_BANDS).values("age_band").annotate(**_cell_counts())
-    return sorted((Agreement(**row) for row in rows), key=lambda band: AGE_BAND_ORDER.index(band.age_band))
+    rows = _reviews_of_readings().annotate(age_band=clinical.age_band_of("scan__age_at_scan_months")).values("age_band").annotate(**_cell_counts())
+    return sorted((Agreement(**row) for row in rows), key=lambda band: clinical.AGE_BANDS.index(band.age_band))
 
 
 def calibration(bins: int = CALIBRATION_BINS) -> list[CalibrationBin]:

@@ -119,12 +119,17 @@ def population_warning(age_months: int | None) -> str | None:
     )
 
 
-def age_band(age_months: int | None) -> str:
-    """The bands agreement is monitored in."""
-    if age_months is None:
-        return "unknown"
-    if age_months < TRAINED_FROM_MONTHS:
-        return "under 1"
-    if age_months <= TRAINED_UNTIL_MONTHS:
-        return "1 to 5"
-    return "6 to 17" if age_months < 18 * 12 else "18 and over"
+# The bands agreement is monitored in (reviews.monitoring), in the order they are shown.
+AGE_BANDS = ("under 1", "1 to 5", "6 to 17", "18 and over", "unknown")
+
+
+def age_band_of(age_months_field: str) -> models.Case:
+    """The age band of a row, computed in SQL from its age-in-months column: one to five is the training
+    population (TRAINED_FROM_MONTHS to TRAINED_UNTIL_MONTHS)."""
+    return models.Case(
+        models.When(**{f"{age_months_field}__isnull": True}, then=models.Value("unknown")),
+        models.When(**{f"{age_months_field}__lt": TRAINED_FROM_MONTHS}, then=models.Value("under 1")),
+        models.When(**{f"{age_months_field}__lte": TRAINED_UNTIL_MONTHS}, then=models.Value("1 to 5")),
+        models.When(**{f"{age_months_field}__lt": 18 * 12}, then=models.Value("6 to 17")),
+        default=models.Value("18 and over"),
+    )

@@ -387,10 +387,6 @@ class Prediction(models.Model):
         return f"{self.get_label_display()} ({self.probability:.0%}) for scan {self.scan_id}"
 
     @property
-    def percent(self) -> int:
-        return whole_percent(self.probability)
-
-    @property
     def display_percent(self) -> str:
         return clinical.percent_words(self.probability)
 

@@ -295,6 +295,20 @@ def test_monitoring_shows_agreement_by_age_band():
     assert bands["18 and over"].false_positive == 1
 
 
+@pytest.mark.parametrize(
+    "age_months, band",
+    [
+        (None, "unknown"), (0, "under 1"), (clinical.TRAINED_FROM_MONTHS - 1, "under 1"), (clinical.TRAINED_FROM_MONTHS, "1 to 5"),
+        (clinical.TRAINED_UNTIL_MONTHS, "1 to 5"), (clinical.TRAINED_UNTIL_MONTHS + 1, "6 to 17"), (18 * 12 - 1, "6 to 17"),
+        (18 * 12, "18 and over"),
+    ],
+)  # fmt: skip
+def test_monitoring_age_bands_end_where_the_training_ages_end(age_months, band):
+    ReviewFactory(prediction__scan__age_at_scan_months=age_months)
+
+    assert [row.age_band for row in monitoring.agreement_by_age_band()] == [band]
+
+
 # --- History ------------------------------------------------------------------------------------------------------
 
 
