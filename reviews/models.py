@@ -136,6 +136,17 @@ class ReviewCase(models.Model):
         return self.priority == self.Priority.URGENT
 
     @property
+    def reasons_shown(self) -> list[ReviewCase.Reason]:
+        """Why the case waits, as the worklist tags it: danger signs, the case's own reason, the patient's
+        request. Each is a Reason, so the tag's words are the Reason's label wherever it is shown."""
+        shown = [self.Reason.URGENT_CARE] if self.urgent else []
+        if self.reason not in (self.Reason.URGENT_CARE, self.Reason.REQUESTED):
+            shown.append(self.Reason(self.reason))
+        if self.requested_at:
+            shown.append(self.Reason.REQUESTED)
+        return shown
+
+    @property
     def ai_probability(self) -> float | None:
         return self.prediction.probability if self.prediction else None
 

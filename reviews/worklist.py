@@ -16,14 +16,16 @@ from django.utils.functional import cached_property
 
 from reviews.models import ReviewCase
 
+Reason = ReviewCase.Reason
+# The filters by why a case waits, labelled with the Reason's own words (as the rows' tags are).
 REASONS = {
-    "urgent_care": ("Danger signs reported", Q(priority=ReviewCase.Priority.URGENT)),
-    "pneumonia": ("Pneumonia suspected", Q(reason=ReviewCase.Reason.PNEUMONIA)),
-    "indeterminate": ("Uncertain reading", Q(reason=ReviewCase.Reason.INDETERMINATE)),
-    "population": ("Age outside the model's training", Q(reason=ReviewCase.Reason.POPULATION)),
-    "site_policy": ("Every result is reviewed", Q(reason=ReviewCase.Reason.SITE_POLICY)),
-    "requested": ("Asked for by the patient", Q(requested_at__isnull=False)),
-    "qc_sample": ("Quality-control sample", Q(reason=ReviewCase.Reason.QC_SAMPLE)),
+    Reason.URGENT_CARE: Q(priority=ReviewCase.Priority.URGENT),
+    Reason.PNEUMONIA: Q(reason=Reason.PNEUMONIA),
+    Reason.INDETERMINATE: Q(reason=Reason.INDETERMINATE),
+    Reason.POPULATION: Q(reason=Reason.POPULATION),
+    Reason.SITE_POLICY: Q(reason=Reason.SITE_POLICY),
+    Reason.REQUESTED: Q(requested_at__isnull=False),
+    Reason.QC_SAMPLE: Q(reason=Reason.QC_SAMPLE),
 }
 CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claimed by others"}
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
@@ -67,7 +69,7 @@ class Worklist:
         return CountedPaginator(self.cases, per_page, self.counts["shown"]).get_page(number)
 
     def reason_options(self) -> list[FilterOption]:
-        choices = [("", "All reasons")] + [(name, label) for name, (label, _) in REASONS.items()]
+        choices = [("", "All reasons")] + [(reason.value, reason.label) for reason in REASONS]
         return [FilterOption(name, label, self.counts[name or "total"], name == self.reason) for name, label in choices]
 
     def claim_options(self) -> list[FilterOption]:
@@ -77,7 +79,7 @@ class Worklist:
 
 def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | None = None) -> Worklist:
     """Cases for this radiologist, filtered by why they wait and who holds them, most urgent first."""
-    filters = {name: test for name, (_, test) in REASONS.items()} | claim_filters(radiologist, now or timezone.now())
+    filters = {reason.value: test for reason, test in REASONS.items()} | claim_filters(radiologist, now or timezone.now())
     waiting = waiting_cases(radiologist)
     reason = reason if reason in REASONS else ""
     claim = claim if claim in CLAIM_STATES else ""

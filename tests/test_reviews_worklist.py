@@ -1,5 +1,6 @@
 """The worklist: cases that need a human, most urgent first, filterable, with counts, one query per list."""
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -206,3 +207,36 @@ def test_a_page_reads_only_its_own_cases_from_the_database(client, radiologist):
     # Counts are aggregates; the one query that returns cases returns a page of them.
     assert all("COUNT(" in sql or "LIMIT 25" in sql for sql in listing), listing
     assert any("LIMIT 25" in sql for sql in listing)
+
+
+@pytest.mark.parametrize(
+    "probability, shown, never",
+    [(0.999, ">99%", "100%"), (0.001, "<1%", "0%</strong>"), (0.5, "50%", None)],
+)
+def test_the_page_shows_the_reading_as_people_should_read_it_never_a_certain_100_percent(
+    client, radiologist, probability, shown, never
+):
+    scan = PredictionFactory(probability=probability, uncertain=True).scan
+    client.force_login(radiologist)
+
+    row = html.unescape(client.get(WORKLIST_URL).content.decode()).split(f'data-case="{scan.pk}"')[1]
+
+    assert f"<strong>{shown}</strong>" in row
+    assert never is None or never not in row
+
+
+@pytest.mark.parametrize("reason", ReviewCase.Reason)
+def test_each_reason_is_tagged_and_filtered_with_its_own_label(client, radiologist, reason):
+    scan = PredictionFactory().scan
+    ReviewCase.objects.filter(scan=scan).update(
+        reason=reason,
+        priority=ReviewCase.Priority.URGENT if reason == "urgent_care" else ReviewCase.Priority.ROUTINE,
+        requested_at=timezone.now() if reason == "requested" else None,
+    )
+    client.force_login(radiologist)
+
+    page = client.get(WORKLIST_URL, {"reason": reason.value}).content.decode()
+    row = page.split(f'data-case="{scan.pk}"')[1].split("</tr>")[0]
+
+    assert f'<span class="tag tag-{reason.value}"' in row and html.escape(reason.label) in row
+    assert [option.count for option in worklist(radiologist).reason_options() if option.value == reason] == [1]
