@@ -27,8 +27,8 @@ class ApiTokenForm(forms.Form):
         self.user = user
 
     def clean(self):
-        if self.user.api_tokens.count() >= ApiToken.MAX_PER_USER:
-            raise forms.ValidationError(f"You have {ApiToken.MAX_PER_USER} tokens already. Revoke one first.")
+        if refusal := ApiToken.refusal(self.user):
+            raise forms.ValidationError(refusal)
         return self.cleaned_data
 
 

@@ -109,6 +109,14 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
+    def refusal(cls, user) -> str | None:
+        """Why this user may not have another token (they hold the most allowed), or None: the web's form
+        and the API's token endpoint both ask here."""
+        if user.api_tokens.count() >= cls.MAX_PER_USER:
+            return f"You have {cls.MAX_PER_USER} API tokens already; revoke one on your account page first."
+        return None
+
+    @classmethod
     def issue(cls, user, name: str) -> tuple[ApiToken, str]:
         """A new token and its key, which is never stored and cannot be shown again."""
         key = secrets.token_urlsafe(32)

@@ -108,9 +108,8 @@ class ObtainToken(StrictRequests, APIView):
                 "Staff and radiologists set up a second factor first (log in on the web), then send its code here."
             )
             return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
-        if user.api_tokens.count() >= ApiToken.MAX_PER_USER:
-            message = f"You have {ApiToken.MAX_PER_USER} API tokens; revoke one on your account page first."
-            return Response({"non_field_errors": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        if refusal := ApiToken.refusal(user):
+            return Response({"non_field_errors": [refusal]}, status=status.HTTP_400_BAD_REQUEST)
         name = credentials.validated_data.get("name") or "Made through the API"
         _, key = ApiToken.issue(user, name)
         return Response({"token": key}, status=status.HTTP_201_CREATED)

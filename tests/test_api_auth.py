@@ -120,14 +120,28 @@ def test_api_requests_are_throttled_per_user(patient, monkeypatch):
     assert other.get(SCANS_URL).status_code == 200
 
 
-def test_a_user_cannot_hold_more_than_the_maximum_of_tokens(patient):
-    for _ in range(ApiToken.MAX_PER_USER):
+def ask_on_the_api(client, user):
+    response = ask_for_token(user.email, PASSWORD)
+    return response.status_code == 201, str(response.json())
+
+
+def ask_on_the_account_page(client, user):
+    client.force_login(user)
+    response = client.post(TOKENS_PAGE, {"name": "one more"})
+    return 'class="token-key"' in response.content.decode(), response.content.decode()
+
+
+@pytest.mark.parametrize("ask", [ask_on_the_api, ask_on_the_account_page])
+def test_a_user_cannot_hold_more_than_the_maximum_of_tokens_on_either_path(client, patient, ask):
+    for _ in range(ApiToken.MAX_PER_USER - 1):
         ApiToken.issue(patient, "old")
 
-    response = ask_for_token(patient.email, PASSWORD)
+    made, _ = ask(client, patient)
+    refused, said = ask(client, patient)
 
-    assert response.status_code == 400
-    assert "revoke one" in response.json()["non_field_errors"][0]
+    assert made and not refused
+    assert patient.api_tokens.count() == ApiToken.MAX_PER_USER
+    assert f"You have {ApiToken.MAX_PER_USER} API tokens already; revoke one" in said
 
 
 # --- The account page ------------------------------------------------------------------------------
