@@ -16,8 +16,13 @@ from pynetdicom import AE
 
 from hospitals.models import ResultDelivery, Site
 from hospitals.notifications import send_results_to_site
-from hospitals.scan_results import heatmap_capture_of, result_source, revision_of, structured_report_of
-from reviews.models import Review
+from hospitals.scan_results import (
+    heatmap_capture_of,
+    result_source,
+    revision_in_sql,
+    revision_of,
+    structured_report_of,
+)
 from scans.models import Scan
 
 log = logging.getLogger(__name__)
@@ -133,18 +138,14 @@ def resend_undelivered(now=None) -> int:
     settled = ResultDelivery.objects.filter(
         scan=OuterRef("pk"),
         kind=ResultDelivery.Kind.STRUCTURED_REPORT,
+        revision=OuterRef("current_revision"),
         state__in=[ResultDelivery.State.SENT, ResultDelivery.State.FAILED],
     )
-    reviewed = Review.objects.filter(scan=OuterRef("pk"))
     due = (
-        Scan.objects.filter(site__isnull=False, status=Scan.Status.DONE, site__destination_port__isnull=False)
+        Scan.objects.filter(site__in=Site.objects.with_destination(), status=Scan.Status.DONE)
         .filter(Q(finished_at__range=window) | Q(reviews__created_at__range=window))
-        .annotate(
-            reviewed=Exists(reviewed),
-            first=Exists(settled.filter(revision=1)),
-            second=Exists(settled.filter(revision=2)),
-        )
-        .filter(Q(reviewed=False, first=False) | Q(reviewed=True, second=False))
+        .annotate(current_revision=revision_in_sql())
+        .filter(~Exists(settled))
         .distinct()
     )
     count = 0

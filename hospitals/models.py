@@ -13,7 +13,16 @@ from django.utils import timezone
 AE_TITLE = RegexValidator(r"^[\x20-\x5b\x5d-\x7e]{1,16}$", "An AE title is 1 to 16 plain characters, no backslash.")
 
 
+# A site has a destination for its results when all three parts are set (a constraint keeps them all or
+# none); the property below, the queryset and the constraint all read this one condition.
+HAS_DESTINATION = ~Q(destination_ae_title="") & ~Q(destination_host="") & Q(destination_port__isnull=False)
+
+
 class SiteQuerySet(models.QuerySet):
+    def with_destination(self):
+        """The sites whose results go back to their PACS."""
+        return self.filter(HAS_DESTINATION)
+
     def read_by(self, user):
         """The sites whose X-rays this user reads (is one of their readers)."""
         if not user.is_authenticated:
@@ -60,7 +69,7 @@ class Site(models.Model):
             # A destination is all three parts or none.
             models.CheckConstraint(
                 condition=Q(destination_ae_title="", destination_host="", destination_port__isnull=True)
-                | (~Q(destination_ae_title="") & ~Q(destination_host="") & Q(destination_port__isnull=False)),
+                | HAS_DESTINATION,
                 name="site_destination_complete_or_empty",
             )
         ]
@@ -70,7 +79,8 @@ class Site(models.Model):
 
     @property
     def has_destination(self) -> bool:
-        return bool(self.destination_ae_title and self.destination_host and self.destination_port)
+        # HAS_DESTINATION, read off the row in hand rather than asked of the database.
+        return self.destination_ae_title != "" and self.destination_host != "" and self.destination_port is not None
 
     @property
     def destination(self) -> str:

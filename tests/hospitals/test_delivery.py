@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 
 from hospitals import delivery
-from hospitals.models import ResultDelivery
+from hospitals.models import ResultDelivery, Site
+from hospitals.scan_results import revision_in_sql, revision_of
 from reviews import services as reviews
 from scans.models import Scan
 
@@ -153,3 +154,56 @@ def test_the_sweeper_queues_the_verified_sr_after_a_review_whose_task_never_ran(
     ReviewFactory(prediction=reading, created_at=reading.scan.finished_at)
     with django_capture_on_commit_callbacks(execute=False):
         assert delivery.resend_undelivered() == 1
+
+
+def everything_sent(scan, revision=1):
+    for kind in ResultDelivery.Kind:
+        ResultDelivery.objects.create(
+            scan=scan, kind=kind, revision=revision, sop_instance_uid=f"2.25.{scan.pk}{revision}{len(kind)}",
+            state="sent",
+        )  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("destination", [True, False])
+def test_the_sender_and_the_sweeper_agree_on_which_sites_have_a_destination(
+    django_capture_on_commit_callbacks, destination
+):
+    reading = finished_ago(site_reading(), hours=3)
+    site = with_destination(reading.scan.site) if destination else reading.scan.site
+
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = delivery.resend_undelivered()
+    everything_sent(reading.scan)
+
+    assert site.has_destination == destination
+    assert Site.objects.with_destination().filter(pk=site.pk).exists() == destination
+    assert queued == (1 if destination else 0)
+    said_nowhere = delivery.deliver_results(reading.scan_id).reason == "the site has no destination for results"
+    assert said_nowhere != destination
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "reviewed, settled, due",
+    [(False, [], True), (False, [1], False), (True, [1], True), (True, [1, 2], False), (True, [2], False)],
+)
+def test_the_sender_and_the_sweeper_agree_on_the_current_revision(
+    django_capture_on_commit_callbacks, reviewed, settled, due
+):
+    reading = finished_ago(site_reading(), hours=3)
+    with_destination(reading.scan.site)
+    if reviewed:
+        ReviewFactory(prediction=reading, created_at=reading.scan.finished_at)
+    for revision in settled:
+        ResultDelivery.objects.create(
+            scan=reading.scan, kind="sr", revision=revision, sop_instance_uid=f"2.25.9{revision}", state="failed"
+        )
+    scan = Scan.objects.get(pk=reading.scan_id)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = delivery.resend_undelivered()
+
+    assert revision_of(scan) == (2 if reviewed else 1)
+    assert Scan.objects.annotate(revision=revision_in_sql()).get(pk=scan.pk).revision == revision_of(scan)
+    assert queued == (1 if due else 0)
