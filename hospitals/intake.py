@@ -17,6 +17,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from hospitals.models import DicomOrigin, Site, SiteAETitle
+from ml.dicom_patient import dicom_date, patient_sex
 from ml.dicom_values import full_text, kept_text
 from scans.models import Scan
 from scans.services import create_site_scan
@@ -113,9 +114,9 @@ def original_identifiers(data: bytes) -> dict:
             "study_id": kept_text(dataset, "StudyID", 16),
             "patient_id": kept_text(dataset, "PatientID", 64),
             "patient_name": kept_text(dataset, "PatientName", 324),
-            "patient_birth_date": _date(full_text(dataset, "PatientBirthDate")),
-            "patient_sex": full_text(dataset, "PatientSex")[:1].upper(),
-            "study_date": _date(full_text(dataset, "StudyDate")),
+            "patient_birth_date": dicom_date(full_text(dataset, "PatientBirthDate")),
+            "patient_sex": patient_sex(dataset),
+            "study_date": dicom_date(full_text(dataset, "StudyDate")),
             "study_time": _time(full_text(dataset, "StudyTime")),
             "referring_physician_name": kept_text(dataset, "ReferringPhysicianName", 324),
         }
@@ -128,13 +129,6 @@ def original_identifiers(data: bytes) -> dict:
     if too_long:  # a cut UID would address results to a study that does not exist
         raise Refused(f"The instance's {', '.join(too_long)} is longer than a UID may be ({UID_MAX_CHARS}).")
     return identifiers
-
-
-def _date(value) -> datetime.date | None:
-    try:
-        return datetime.datetime.strptime(str(value or "").strip()[:8], "%Y%m%d").date()
-    except ValueError:
-        return None
 
 
 def _time(value) -> datetime.time | None:

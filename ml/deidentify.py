@@ -8,7 +8,6 @@ may hold anything, is zeroed. The pixel data is kept as it is.
 
 from __future__ import annotations
 
-import datetime
 import io
 import re
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
+from ml.dicom_patient import patient_age_months, patient_sex
 from ml.dicom_values import full_text, kept_text, value_vr
 from ml.errors import UnreadableImage
 
@@ -34,10 +34,6 @@ PREAMBLE = bytes(128)
 
 # What the patient is shown as kept: it says which examination the file holds, and nobody in it.
 SHOWN_AS_KEPT = ("Modality", "BodyPartExamined", "ViewPosition", "StudyDescription", "PatientAge", "PatientSex")
-SEXES = frozenset({"M", "F", "O"})
-# The date of the X-ray, for the age when only a birth date is given: the first of these present.
-XRAY_DATES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
-AGE_UNITS_IN_MONTHS = {"D": 1 / 30.4375, "W": 7 / 30.4375, "M": 1, "Y": 12}
 
 # Annex E's "Z": attributes other modules require to be present, so they stay, without a value.
 EMPTIED = frozenset(
@@ -159,7 +155,7 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
             "Export it again from the X-ray system and upload the new file."
         )
     identifying = _identifying_parts(dataset)
-    age_months, sex = patient_age_months(dataset), _sex(dataset)
+    age_months, sex = patient_age_months(dataset), patient_sex(dataset)
     accession_number = kept_text(dataset, "AccessionNumber", 16)
     changes = _Changes(uid_secret)
     _clean(dataset, changes)
@@ -180,32 +176,6 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         sex=sex,
         accession_number=accession_number,
     )
-
-
-def patient_age_months(dataset: Dataset) -> int | None:
-    """The age at the X-ray in whole months: PatientAge ("004Y", "018M", ...), else the birth date and
-    the X-ray's date. None when neither is there or the values do not make sense."""
-    stated = re.fullmatch(r"(\d{3})([DWMY])", full_text(dataset, "PatientAge"))
-    if stated:
-        return int(int(stated.group(1)) * AGE_UNITS_IN_MONTHS[stated.group(2)])
-    born = _date(full_text(dataset, "PatientBirthDate"))
-    taken = next((day for day in (_date(full_text(dataset, name)) for name in XRAY_DATES) if day), None)
-    if born is None or taken is None or taken < born:
-        return None
-    months = (taken.year - born.year) * 12 + taken.month - born.month
-    return months - (taken.day < born.day)
-
-
-def _date(value) -> datetime.date | None:
-    try:
-        return datetime.datetime.strptime(str(value or "").strip()[:8], "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
-def _sex(dataset: Dataset) -> str:
-    sex = full_text(dataset, "PatientSex").upper()
-    return sex if sex in SEXES else ""
 
 
 def _retain_characteristics(dataset: Dataset, age_months: int | None, sex: str, changes: _Changes) -> None:
