@@ -415,6 +415,11 @@ class Prediction(models.Model):
         return round(self.review_from * 100), round(self.threshold * 100)
 
     @property
+    def band_words(self) -> str:
+        """The band as every page, alt text and the PDF word it: "Uncertain", or the label's words."""
+        return "Uncertain" if self.indeterminate else self.get_label_display()
+
+    @property
     def band(self) -> str:
         if self.indeterminate:
             return "indeterminate"

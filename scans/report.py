@@ -64,7 +64,7 @@ def _reading_section(scan: Scan, reading: Prediction | None) -> list[Flowable]:
     heading = Paragraph("Computer reading", STYLES["Heading2"])
     if reading is None:
         return [heading, _paragraph(_no_reading_reason(scan))]
-    call = "Uncertain" if reading.indeterminate else reading.get_label_display()
+    call = reading.band_words
     flag = "Flagged for a radiologist's review." if reading.needs_review else "Not flagged for review."
     return [
         heading,
