@@ -24,7 +24,15 @@ def due_at(waiting_since: datetime, probability: float | None) -> datetime:
     return waiting_since - timedelta(hours=(probability or 0.0) * HOURS_PER_PRIORITY_POINT)
 
 
+def live_claim(now: datetime) -> Q:
+    """A claim a radiologist holds now: one past its expiry counts as free, before the sweeper clears it."""
+    return Q(claimed_by__isnull=False, claim_expires_at__gte=now)
+
+
 class ReviewCaseQuerySet(models.QuerySet):
+    def claimed_now(self, now: datetime | None = None):
+        return self.filter(live_claim(now or timezone.now()))
+
     def waiting(self):
         """Cases a radiologist should read and none has signed; not while the scan is being read again.
 
@@ -156,7 +164,7 @@ class ReviewCase(models.Model):
         return (timezone.now() - self.due_at).total_seconds() / 3600 / HOURS_PER_PRIORITY_POINT
 
     def claim_holder(self, now: datetime | None = None):
-        """The radiologist holding a live claim on the case, or None."""
+        """The radiologist holding a live claim on the case (live_claim, on the row in hand), or None."""
         if self.claimed_by_id and self.claim_expires_at and self.claim_expires_at >= (now or timezone.now()):
             return self.claimed_by
         return None

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from reviews.models import ReviewCase
+from reviews.models import ReviewCase, live_claim
 
 Reason = ReviewCase.Reason
 # The filters by why a case waits, labelled with the Reason's own words (as the rows' tags are).
@@ -79,7 +79,9 @@ class Worklist:
 
 def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | None = None) -> Worklist:
     """Cases for this radiologist, filtered by why they wait and who holds them, most urgent first."""
-    filters = {reason.value: test for reason, test in REASONS.items()} | claim_filters(radiologist, now or timezone.now())
+    filters = {reason.value: test for reason, test in REASONS.items()} | claim_filters(
+        radiologist, now or timezone.now()
+    )
     waiting = waiting_cases(radiologist)
     reason = reason if reason in REASONS else ""
     claim = claim if claim in CLAIM_STATES else ""
@@ -105,8 +107,7 @@ def waiting_cases(radiologist) -> QuerySet[ReviewCase]:
 
 
 def claim_filters(radiologist, now: datetime) -> dict[str, Q]:
-    # Claims past their expiry count as free here, before the sweeper clears them.
-    live = Q(claimed_by__isnull=False, claim_expires_at__gte=now)
+    live = live_claim(now)
     return {
         "unclaimed": ~live,
         "mine": live & Q(claimed_by=radiologist),

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import Action, record, record_many
@@ -56,7 +57,11 @@ class ReviewedFilter(admin.SimpleListFilter):
         if self.value() == "waiting":
             return queryset.filter(pk__in=Scan.objects.awaiting_review().values("pk"))
         if self.value() == "claimed":
-            return queryset.filter(review_case__claimed_by__isnull=False)
+            # reviews.models.live_claim through the relation (scans does not import reviews): an expired
+            # claim is free, as the worklist shows it.
+            return queryset.filter(
+                review_case__claimed_by__isnull=False, review_case__claim_expires_at__gte=timezone.now()
+            )
         return queryset
 
 

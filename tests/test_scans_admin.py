@@ -1,9 +1,14 @@
 """The admin lists and searches scans; readings are read-only."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from tests.factories import PredictionFactory, private_media  # noqa: F401
+from reviews.models import ReviewCase
+from reviews.worklist import worklist
+from tests.factories import PredictionFactory, RadiologistFactory, private_media  # noqa: F401
 
 
 def test_the_scan_list_filters_and_searches(admin_client):
@@ -34,3 +39,21 @@ def test_readings_cannot_be_edited_or_added(admin_client):
     prediction.refresh_from_db()
     assert prediction.probability == pytest.approx(0.82)
     assert change.status_code == 403
+
+
+@pytest.mark.parametrize("claim", ["live", "expired", "none"])
+def test_claimed_now_means_a_live_claim_in_the_admin_and_on_the_worklist(admin_client, claim):
+    scan = PredictionFactory(scan__original_filename="held.jpeg").scan
+    holder, other = RadiologistFactory(), RadiologistFactory()
+    if claim != "none":
+        expires = timezone.now() + (timedelta(minutes=5) if claim == "live" else -timedelta(minutes=5))
+        ReviewCase.objects.filter(scan=scan).update(claimed_by=holder, claim_expires_at=expires)
+    case = ReviewCase.objects.get(scan=scan)
+
+    page = admin_client.get(reverse("admin:scans_scan_changelist"), {"reviewed": "claimed"}).content.decode()
+    held_by_others = worklist(other, claim="others").counts["others"]
+
+    assert ("held.jpeg" in page) == (claim == "live")
+    assert held_by_others == (1 if claim == "live" else 0)
+    assert (case.claim_holder() == holder) == (claim == "live")
+    assert ReviewCase.objects.claimed_now().filter(pk=case.pk).exists() == (claim == "live")
