@@ -42,9 +42,9 @@ from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
 from scans import quota
 from scans.access import get_scan_for
-from scans.downloads import DICOM, PDF, PNG, generated_file, private_file
+from scans.downloads import DICOM, PDF, PNG
 from scans.models import Scan
-from scans.report import render_report
+from scans.scan_files import download
 from scans.services import create_scan
 
 # Ids are never negative; saying so keeps generated requests on real URLs.
@@ -231,8 +231,10 @@ class ScanFile(StrictRequests, APIView):
         # errors still come as JSON.
         return super().perform_content_negotiation(request, force=True)
 
+    kind = ""  # one of scans.scan_files.KINDS, handed over as the web hands it
+
     def file_response(self, scan: Scan):
-        raise NotImplementedError
+        return download(self.request, scan, self.kind, via="api")
 
     def get(self, request, pk: int):
         return self.file_response(get_scan_for(request, pk))
@@ -259,35 +261,22 @@ def file_schema(media_type: str, summary: str, *, stored: bool = True):
 
 @file_schema(PNG, "The X-ray as the model read it (PNG)")
 class ScanImage(ScanFile):
-    def file_response(self, scan):
-        record(self.request, Action.DOWNLOADED, scan, detail="api")
-        return private_file(scan.image, f"scan-{scan.pk}.png", PNG)
+    kind = "image"
 
 
 @file_schema(PNG, "The heatmap of the areas that influenced the reading most (PNG, transparent)")
 class ScanHeatmap(ScanFile):
-    def file_response(self, scan):
-        reading = scan.reading_for(self.request.user)
-        if reading is None or not reading.heatmap:
-            return Response({"detail": "This scan has no heatmap."}, status=status.HTTP_404_NOT_FOUND)
-        record(self.request, Action.DOWNLOADED, reading, detail="api")
-        return private_file(reading.heatmap, f"scan-{scan.pk}-heatmap.png", PNG)
+    kind = "heatmap"
 
 
 @file_schema(DICOM, "The de-identified DICOM file, for X-rays uploaded as DICOM")
 class ScanDicom(ScanFile):
-    def file_response(self, scan):
-        if not scan.dicom_file:
-            return Response({"detail": "This X-ray was not uploaded as DICOM."}, status=status.HTTP_404_NOT_FOUND)
-        record(self.request, Action.DOWNLOADED, scan, detail="api: de-identified DICOM")
-        return private_file(scan.dicom_file, f"scan-{scan.pk}-deidentified.dcm", DICOM)
+    kind = "dicom"
 
 
 @file_schema(PDF, "The report: thumbnails, the computer reading, the radiologist's review (PDF)", stored=False)
 class ScanReport(ScanFile):
-    def file_response(self, scan):
-        record(self.request, Action.DOWNLOADED, scan, detail="api: report")
-        return generated_file(render_report(scan, self.request.user), f"scan-{scan.pk}-report.pdf", PDF)
+    kind = "report"
 
 
 NO_READING = OpenApiResponse(ErrorSerializer, description="No such scan, not one this user may see, or no reading yet.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -14,10 +14,9 @@ from audit.services import Action, record
 from patients.models import Patient
 from scans import model_card
 from scans.access import get_scan_for
-from scans.downloads import DICOM, PDF, generated_file, private_file
 from scans.forms import UploadForm
 from scans.models import Scan
-from scans.report import render_report
+from scans.scan_files import download
 from scans.services import upload_scans
 
 SCANS_PER_PAGE = 20
@@ -151,38 +150,25 @@ def status(request, pk: int):
 @login_required
 @require_GET
 def image(request, pk: int):
-    scan = get_scan_for(request, pk)
-    record(request, Action.DOWNLOADED, scan)
-    return private_file(scan.image, f"scan-{scan.pk}.png")
+    return download(request, get_scan_for(request, pk), "image")
 
 
 @login_required
 @require_GET
 def heatmap(request, pk: int):
-    scan = get_scan_for(request, pk)
-    prediction = scan.reading_for(request.user)
-    if prediction is None or not prediction.heatmap:
-        raise Http404("This scan has no heatmap.")
-    record(request, Action.DOWNLOADED, prediction)
-    return private_file(prediction.heatmap, f"scan-{pk}-heatmap.png")
+    return download(request, get_scan_for(request, pk), "heatmap")
 
 
 @login_required
 @require_GET
 def dicom(request, pk: int):
-    scan = get_scan_for(request, pk)
-    if not scan.dicom_file:
-        raise Http404("This X-ray was not uploaded as a DICOM file.")
-    record(request, Action.DOWNLOADED, scan, detail="de-identified DICOM")
-    return private_file(scan.dicom_file, f"scan-{pk}-deidentified.dcm", DICOM)
+    return download(request, get_scan_for(request, pk), "dicom")
 
 
 @login_required
 @require_GET
 def report(request, pk: int):
-    scan = get_scan_for(request, pk)
-    record(request, Action.DOWNLOADED, scan, detail="report")
-    return generated_file(render_report(scan, request.user), f"scan-{pk}-report.pdf", PDF)
+    return download(request, get_scan_for(request, pk), "report")
 
 
 @login_required
