@@ -1,13 +1,16 @@
 """The embedded broker delivers every message whole while a worker polls the folder it is written to."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
-from django.conf import settings
 from kombu import Connection
 
-from portal.celery import app
-
+REPO = Path(__file__).resolve().parent.parent
 TRANSPORT = "portal.broker:FilesystemTransport"
 MESSAGES = 3000
 
@@ -55,9 +58,34 @@ def test_a_polling_consumer_never_reads_a_half_written_message(tmp_path):
     assert not list(folder.glob("*.part"))
 
 
-def test_the_embedded_set_up_uses_it():
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        with app.connection_for_write() as connection:
-            assert type(connection.transport).__module__ == "portal.broker"
-    else:
-        assert settings.CELERY_BROKER_URL.startswith("redis://")
+def transport_for(broker_url: str, tmp_path) -> dict:
+    """The transport Celery connects with, and its options, when the portal starts with this broker URL:
+    asked of a fresh process, so both kinds are checked whatever broker this run itself uses."""
+    script = (
+        "import json, django; django.setup(); from portal.celery import app\n"
+        "with app.connection_for_write() as connection:\n"
+        "    transport = type(connection.transport)\n"
+        "    print(json.dumps({'module': transport.__module__, 'name': transport.__name__,\n"
+        "                      'options': connection.transport_options}))"
+    )
+    environment = os.environ | {"CELERY_BROKER_URL": broker_url, "PORTAL_VAR_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environment, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_embedded_set_up_uses_it(tmp_path):
+    transport = transport_for("filesystem://", tmp_path)
+
+    assert (transport["module"], transport["name"]) == ("portal.broker", "FilesystemTransport")
+    assert transport["options"]["data_folder_in"] == str(tmp_path / "broker")
+
+
+def test_a_redis_url_uses_redis_with_timeouts_that_never_hold_an_upload(tmp_path):
+    transport = transport_for("redis://127.0.0.1:6379/8", tmp_path)
+
+    assert transport["module"] == "kombu.transport.redis"
+    assert transport["options"]["socket_connect_timeout"] == 1
+    assert transport["options"]["visibility_timeout"] == 900
