@@ -17,15 +17,15 @@ from django.utils.functional import cached_property
 from reviews.models import ReviewCase, live_claim
 
 Reason = ReviewCase.Reason
-# The filters by why a case waits, labelled with the Reason's own words (as the rows' tags are).
+# The filters by why a case waits, by the Reason's value; labelled with its words, as the rows' tags are.
 REASONS = {
-    Reason.URGENT_CARE: Q(priority=ReviewCase.Priority.URGENT),
-    Reason.PNEUMONIA: Q(reason=Reason.PNEUMONIA),
-    Reason.INDETERMINATE: Q(reason=Reason.INDETERMINATE),
-    Reason.POPULATION: Q(reason=Reason.POPULATION),
-    Reason.SITE_POLICY: Q(reason=Reason.SITE_POLICY),
-    Reason.REQUESTED: Q(requested_at__isnull=False),
-    Reason.QC_SAMPLE: Q(reason=Reason.QC_SAMPLE),
+    Reason.URGENT_CARE.value: Q(priority=ReviewCase.Priority.URGENT),
+    Reason.PNEUMONIA.value: Q(reason=Reason.PNEUMONIA),
+    Reason.INDETERMINATE.value: Q(reason=Reason.INDETERMINATE),
+    Reason.POPULATION.value: Q(reason=Reason.POPULATION),
+    Reason.SITE_POLICY.value: Q(reason=Reason.SITE_POLICY),
+    Reason.REQUESTED.value: Q(requested_at__isnull=False),
+    Reason.QC_SAMPLE.value: Q(reason=Reason.QC_SAMPLE),
 }
 CLAIM_STATES = {"unclaimed": "Free", "mine": "Claimed by you", "others": "Claimed by others"}
 # What a row shows: not the scan's other columns, nor the users' password hashes and profiles.
@@ -69,7 +69,7 @@ class Worklist:
         return CountedPaginator(self.cases, per_page, self.counts["shown"]).get_page(number)
 
     def reason_options(self) -> list[FilterOption]:
-        choices = [("", "All reasons")] + [(reason.value, reason.label) for reason in REASONS]
+        choices = [("", "All reasons")] + [(name, Reason(name).label) for name in REASONS]
         return [FilterOption(name, label, self.counts[name or "total"], name == self.reason) for name, label in choices]
 
     def claim_options(self) -> list[FilterOption]:
@@ -79,9 +79,7 @@ class Worklist:
 
 def worklist(radiologist, *, reason: str = "", claim: str = "", now: datetime | None = None) -> Worklist:
     """Cases for this radiologist, filtered by why they wait and who holds them, most urgent first."""
-    filters = {reason.value: test for reason, test in REASONS.items()} | claim_filters(
-        radiologist, now or timezone.now()
-    )
+    filters = REASONS | claim_filters(radiologist, now or timezone.now())
     waiting = waiting_cases(radiologist)
     reason = reason if reason in REASONS else ""
     claim = claim if claim in CLAIM_STATES else ""
