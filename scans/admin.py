@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import Action, record, record_many
+from scans.clinical import percent_words
 from scans.models import Prediction, Scan
 
 
@@ -131,7 +132,7 @@ class ScanAdmin(admin.ModelAdmin):
         if scan.latest_label is None:
             return "\u2014"
         label = "uncertain" if scan.latest_indeterminate else scan.latest_label
-        return f"{scan.latest_probability:.0%} {label}"
+        return f"{percent_words(scan.latest_probability)} {label}"
 
     @admin.display(description="radiologist review", ordering="review_state")
     def review(self, scan):

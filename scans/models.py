@@ -384,7 +384,7 @@ class Prediction(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_label_display()} ({self.probability:.0%}) for scan {self.scan_id}"
+        return f"{self.get_label_display()} ({self.display_percent}) for scan {self.scan_id}"
 
     @property
     def display_percent(self) -> str:

@@ -2,6 +2,7 @@
 
 from django import template
 
+from scans.clinical import percent_words
 from scans.models import whole_percent
 
 register = template.Library()
@@ -19,8 +20,8 @@ def result_trend(readings):
     server so the page needs no chart library and reads the same without JavaScript.
     """
     readings = sorted(readings, key=lambda reading: reading[0])
-    points = [_point(when, whole_percent(probability), readings) for when, probability in readings]
-    percents = [point["percent"] for point in points]
+    points = [_point(when, probability, readings) for when, probability in readings]
+    probabilities = [probability for _, probability in readings]
     return {
         "points": points,
         "first": points[0] if points else None,
@@ -31,18 +32,19 @@ def result_trend(readings):
         "width": WIDTH,
         "height": HEIGHT + DATE_AXIS,
         "axis_y": HEIGHT + DATE_AXIS - 4,
-        "lowest": min(percents, default=None),
-        "highest": max(percents, default=None),
+        # In words, as a reading is shown everywhere: never a certain "0%" or "100%".
+        "lowest": percent_words(min(probabilities)) if probabilities else None,
+        "highest": percent_words(max(probabilities)) if probabilities else None,
         "gridlines": [{"percent": percent, "y": _y(percent)} for percent in (0, 50, 100)],
     }
 
 
-def _point(when, percent: int, readings) -> dict:
+def _point(when, probability: float, readings) -> dict:
     first, last = readings[0][0], readings[-1][0]
     span = (last - first).total_seconds()
     share = (when - first).total_seconds() / span if span else 0.5
     x = round(LEFT + share * (WIDTH - LEFT - MARGIN), 1)
-    return {"x": x, "y": _y(percent), "percent": percent, "when": when}
+    return {"x": x, "y": _y(whole_percent(probability)), "words": percent_words(probability), "when": when}
 
 
 def _y(percent: int) -> float:
