@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from ml import calibration
+from ml import calibration, gate
+from ml.preprocessing import decode, squash, to_model_input
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +39,28 @@ def test_a_short_training_run_writes_every_artefact(smoke_artifacts):
     assert manifest["training"][0]["recipe"]["mixup_alpha"] > 0
 
 
-def test_the_exported_model_serves_readings_without_tensorflow_state(smoke_artifacts, xray_path):
+def test_the_exported_model_serves_a_reading_without_tensorflow_state(smoke_artifacts, xray_path):
     from ml.predictor import Predictor
 
-    reading = Predictor.load(smoke_artifacts).predict(xray_path)
-    if reading.rejected:  # a one-epoch model's gate may refuse; the reason must still be readable
-        assert "X-ray" in reading.reason
-    else:
-        assert 0.0 <= reading.probability <= 1.0
-        assert reading.heatmap.shape == (224, 224)
+    predictor = Predictor.load(smoke_artifacts)
+    # Past the gate: whether a one-epoch model's gate lets this film through is not fixed, and the gate
+    # has its own test below; the reading itself is made as predict() makes it.
+    outputs = predictor.run_model(to_model_input(squash(decode(xray_path).grey))[np.newaxis])
+    reading = predictor.reading_from_logits(
+        float(outputs["logit"][0, 0]), outputs[predictor.heatmap_source][0], {}, embedding=outputs["embedding"][0]
+    )
+
+    assert not reading.rejected
+    assert 0.0 <= reading.probability <= 1.0 and reading.label in ("normal", "pneumonia")
+    assert reading.heatmap.shape == (224, 224)
+
+
+def test_the_exported_models_gate_refuses_a_document_with_a_readable_reason(smoke_artifacts, document_bytes):
+    from ml.predictor import Predictor
+
+    reading = Predictor.load(smoke_artifacts).predict(document_bytes)
+
+    assert reading.rejected and reading.reason == gate.DOCUMENT
 
 
 def test_the_litert_model_matches_the_keras_checkpoint(smoke_artifacts):
