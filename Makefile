@@ -66,7 +66,7 @@ test: $(VENV)/.installed-test
 # No ensure-chromium or ensure-dicom-peers: --fast leaves out every test that needs them (tests/tiers.py).
 test-fast: $(VENV)/.installed-test
 	@mkdir -p $(FAST_VAR_DIR)
-	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) $(PYTEST_ARGS)
+	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The browser test's screenshots, for the README.
 screenshots: $(VENV)/.installed-test

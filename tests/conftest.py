@@ -45,6 +45,8 @@ def pytest_configure(config):
     for folder in (var / "broker", var / "broker-processed", settings.MEDIA_ROOT, settings.STATIC_ROOT):
         Path(folder).mkdir(parents=True, exist_ok=True)
     _remove_stale_sqlite_journal()
+    if config.getoption("fast"):
+        settings.PASSWORD_HASHERS = ["tests.tiers.FastTierPasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 def database_is_sqlite() -> bool:

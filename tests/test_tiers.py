@@ -22,6 +22,7 @@ SAMPLE = {
 
 def collect(*options: str) -> list[str]:
     """The test ids pytest selects from SAMPLE with these options, as `make test-fast` would run them."""
+    tiers.requires("processes", "pytest in a process of its own")
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *options, *SAMPLE],
         cwd=REPO_DIR, capture_output=True, text=True, timeout=300,
@@ -30,6 +31,7 @@ def collect(*options: str) -> list[str]:
     return [line for line in run.stdout.splitlines() if "::" in line]
 
 
+@pytest.mark.processes  # two pytest processes: it runs in `make test`, which CI runs
 def test_the_fast_tier_leaves_out_browser_worker_pacs_and_process_tests_and_keeps_the_rest():
     everything, fast = collect(), collect("--fast")
 

@@ -12,6 +12,7 @@ A test gets its marker in one of two ways, so a new one cannot forget it:
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 # What `--fast` leaves out. Each is declared, with what it means, in pyproject.toml.
 LEFT_OUT_OF_FAST_TIER = ("slow", "browser", "integration", "pacs", "processes")
@@ -23,9 +24,18 @@ FIXTURE_MARKERS = {
     "workers": "integration",  # tests/reliability: workers of the test's own
     "orthanc_server": "pacs",  # tests/hospitals: a real Orthanc
     "gunicorn_url": "processes",  # tests/hospitals/test_stow_bodies.py: gunicorn, as production serves
+    "production": "processes",  # tests/test_security_headers.py: a process with production settings
 }
 
 _running: pytest.Item | None = None
+
+
+class FastTierPasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 at 1,000 iterations, for the fast tier only: the production count (1,500,000) costs
+    about half a second a login on these cores, and the login, lockout and MFA tests log in hundreds of
+    times. The code path is the production one; `make test` runs it at the production count."""
+
+    iterations = 1_000
 
 
 def add_fixture_markers(items: list[pytest.Item]) -> None:
