@@ -38,8 +38,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    if (worker := os.environ.get("PYTEST_XDIST_WORKER")) and settings.VAR_DIR.name != worker:
-        pytest.exit(f"xdist worker {worker} would share {settings.VAR_DIR} with the others: add -p tests.xdist_var_dir")
+    if getattr(config.option, "numprocesses", None) and not config.pluginmanager.has_plugin("tests.xdist_var_dir"):
+        raise pytest.UsageError("-n without -p tests.xdist_var_dir: the xdist workers would share one database")
     # kombu's filesystem transport does not create its folders, and SQLite needs the folder of its file.
     var = settings.VAR_DIR
     for folder in (var / "broker", var / "broker-processed", settings.MEDIA_ROOT, settings.STATIC_ROOT):
