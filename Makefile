@@ -1,4 +1,5 @@
 # Two commands matter: `make run` (the portal on embedded defaults) and `make test` (the whole suite).
+# `make test-fast` is the everyday loop: the tests that need nothing outside the pytest processes.
 # Both create .venv with Python 3.12 when it is missing and install requirements only when they changed.
 
 SHELL := /bin/bash
@@ -14,15 +15,19 @@ VAR_DIR := $(or $(PORTAL_VAR_DIR),var)
 # Tests get their own folder, so a `make run` left open in another terminal never shares the
 # filesystem broker (its worker would take the tests' messages) or the uploads with them.
 TEST_VAR_DIR := $(CURDIR)/var/test
+# Two processes for two cores; tests.xdist_var_dir gives each its own database, broker and uploads there.
+FAST_VAR_DIR := $(CURDIR)/var/test-fast
+FAST_WORKERS ?= 2
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 # honcho runs the Procfile; its pin lives in dev.txt so the two never drift apart.
 HONCHO_PIN = $(shell grep -E '^honcho==' requirements/dev.txt)
 
-.PHONY: help run test screenshots lint clean-test-data
+.PHONY: help run test test-fast screenshots lint clean-test-data
 
 help:
 	@echo "make run           start the portal (web + Celery worker + beat + DICOM listener) at http://127.0.0.1:$(PORT)"
-	@echo "make test          run the whole test suite, browser tests included"
+	@echo "make test          run the whole test suite, browser tests included (what CI runs)"
+	@echo "make test-fast     the everyday tier: no browser, PACS, worker process or other process, in parallel"
 	@echo "make screenshots   refresh docs/screenshots from the browser test"
 	@echo "make lint          ruff"
 
@@ -58,6 +63,11 @@ test: $(VENV)/.installed-test
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# No ensure-chromium or ensure-dicom-peers: --fast leaves out every test that needs them (tests/tiers.py).
+test-fast: $(VENV)/.installed-test
+	@mkdir -p $(FAST_VAR_DIR)
+	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
 # The browser test's screenshots, for the README.
 screenshots: $(VENV)/.installed-test
 	scripts/ensure-chromium
@@ -68,4 +78,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 clean-test-data:
-	rm -rf $(TEST_VAR_DIR)
+	rm -rf $(TEST_VAR_DIR) $(FAST_VAR_DIR)

@@ -23,18 +23,30 @@ from django.conf import settings
 from PIL import Image, ImageDraw
 
 from ml.constants import DEFAULT_DATA_DIR
+from tests import tiers
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 WORKER_READY_TIMEOUT_SECONDS = 120  # two busy cores: importing Django, Celery and LiteRT takes a while
 WORKER_LOG_TAIL_CHARS = 20_000
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fast", action="store_true",
+        help="the everyday tier (make test-fast): leave out the tests marked " + ", ".join(tiers.LEFT_OUT_OF_FAST_TIER),
+    )  # fmt: skip
+
+
 def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and not config.pluginmanager.has_plugin("tests.xdist_var_dir"):
+        raise pytest.UsageError("-n without -p tests.xdist_var_dir: the xdist workers would share one database")
     # kombu's filesystem transport does not create its folders, and SQLite needs the folder of its file.
     var = settings.VAR_DIR
     for folder in (var / "broker", var / "broker-processed", settings.MEDIA_ROOT, settings.STATIC_ROOT):
         Path(folder).mkdir(parents=True, exist_ok=True)
     _remove_stale_sqlite_journal()
+    if config.getoption("fast"):
+        settings.PASSWORD_HASHERS = ["tests.tiers.FastTierPasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 def database_is_sqlite() -> bool:
@@ -44,6 +56,8 @@ def database_is_sqlite() -> bool:
 def _remove_stale_sqlite_journal():
     """Django deletes an old SQLite test database file but not its WAL; replayed into the new file it corrupts it."""
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_name and (worker := os.environ.get("PYTEST_XDIST_WORKER")):
+        test_name = f"{test_name}_{worker}"  # pytest-django's name for an xdist worker's database
     if database_is_sqlite() and test_name:
         for suffix in ("-wal", "-shm"):
             Path(f"{test_name}{suffix}").unlink(missing_ok=True)
@@ -74,14 +88,29 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests of what only a database server does are left out, and counted as deselected, on SQLite:
-    there is nothing there for them to test, and in CI (PostgreSQL) they run."""
-    if not database_is_sqlite():
-        return
-    server_only = [item for item in items if item.get_closest_marker("postgresql")]
-    if server_only:
-        config.hook.pytest_deselected(items=server_only)
-        items[:] = [item for item in items if item not in server_only]
+    """Each test gets the markers of the heavy fixtures it uses (tests/tiers.py); --fast then leaves out
+    the heavy ones. Tests of what only a database server does are left out on SQLite: there is nothing
+    there for them to test, and in CI (PostgreSQL) they run. What is left out is counted as deselected."""
+    tiers.add_fixture_markers(items)
+    left_out = []
+    if config.getoption("fast"):
+        items[:], heavy = tiers.split_fast_tier(items)
+        left_out += heavy
+    if database_is_sqlite():
+        left_out += [item for item in items if item.get_closest_marker("postgresql")]
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Known to tiers.requires(), which fails a test that starts something heavy without its marker."""
+    tiers.set_running(item)
+    try:
+        return (yield)
+    finally:
+        tiers.set_running(None)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -233,6 +262,7 @@ def start_celery_worker(
     log_path: Path, environment: dict, *, name: str = "tests", concurrency: int = 1
 ) -> WorkerProcess:
     """A `celery -A celery_worker worker` process in its own process group, once it is ready for tasks."""
+    tiers.requires("integration", "a Celery worker process")
     command = [
         sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
         "--loglevel", "INFO", "--concurrency", str(concurrency), "-Q", "scans", "--hostname", f"{name}@%h",

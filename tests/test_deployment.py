@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management import get_commands
 
 from ml.constants import MANIFEST_NAME, SERVING_MODEL_NAME
+from tests import tiers
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "beat", "dicom")
@@ -161,11 +162,13 @@ def production_environment(**overrides) -> dict:
 
 
 def run_python(*arguments, environment) -> subprocess.CompletedProcess:
+    tiers.requires("processes", "a Python process with production settings")
     return subprocess.run(
         [sys.executable, *arguments], cwd=REPO_DIR, env=environment, capture_output=True, text=True, timeout=120
     )
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("missing", "message"),
     [("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY"), ("DJANGO_ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS")],
@@ -177,6 +180,7 @@ def test_production_refuses_to_start_without_its_secrets(missing, message):
     assert message in result.stderr
 
 
+@pytest.mark.processes
 def test_production_refuses_a_short_secret_key():
     result = run_python(
         "-c", "import django; django.setup()", environment=production_environment(DJANGO_SECRET_KEY="too-short")
@@ -185,6 +189,7 @@ def test_production_refuses_a_short_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.processes
 def test_production_settings_pass_the_deployment_check():
     result = run_python(
         "manage.py", "check", "--deploy", "--fail-level", "WARNING", environment=production_environment()
@@ -192,6 +197,7 @@ def test_production_settings_pass_the_deployment_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.processes
 def test_the_deployment_check_wants_a_cache_every_web_process_shares():
     result = run_python(
         "manage.py", "check", "--deploy", "--fail-level", "WARNING", environment=production_environment(CACHE_URL=None)
@@ -200,6 +206,7 @@ def test_the_deployment_check_wants_a_cache_every_web_process_shares():
     assert "accounts.W001" in result.stdout + result.stderr
 
 
+@pytest.mark.processes
 def test_production_sends_mail_through_the_email_url_as_a_django_6_1_mailer():
     program = "import json, django; django.setup(); from django.conf import settings; print(json.dumps(settings.MAILERS))"
     environment = production_environment(EMAIL_URL="smtp+tls://sender:secret@mail.example.org:587")
@@ -209,6 +216,7 @@ def test_production_sends_mail_through_the_email_url_as_a_django_6_1_mailer():
         "use_ssl": False, "timeout": 10}}}  # fmt: skip
 
 
+@pytest.mark.processes
 def test_the_image_build_can_collect_static_files(tmp_path):
     """The Dockerfile's collectstatic: the manifest storage fails on any file a stylesheet names but lacks."""
     result = run_python(

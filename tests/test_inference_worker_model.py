@@ -46,6 +46,7 @@ def test_a_configured_thread_count_wins(settings, pool_size):
     assert worker_model.model_threads() == 3
 
 
+@pytest.mark.processes
 def test_a_negative_thread_count_stops_the_portal_with_a_clear_error():
     result = run_python(
         "-c", "import django; django.setup()", environment=production_environment(SCAN_MODEL_THREADS="-1")

@@ -37,6 +37,7 @@ from moto.server import ThreadedMotoServer
 from exports.models import DataExport
 from portal.settings.base import bucket_origin, s3_storage
 from portal.storage import PrivateS3Storage
+from tests import tiers
 from tests.api_helpers import token_client
 from tests.factories import (
     DICOM_STAND_IN,
@@ -244,6 +245,7 @@ def test_links_point_at_the_origin_the_csp_allows(endpoint_url, public_endpoint_
     assert f"{link.scheme}://{link.netloc}" == bucket_origin("scans", public_endpoint_url or endpoint_url)
 
 
+@pytest.mark.processes
 def test_the_csp_lets_images_come_from_the_bucket_only_when_one_is_configured():
     environment = {
         **os.environ,
@@ -252,6 +254,7 @@ def test_the_csp_lets_images_come_from_the_bucket_only_when_one_is_configured():
         "AWS_S3_ENDPOINT_URL": "http://minio:9000",
         "AWS_S3_PUBLIC_ENDPOINT_URL": "http://localhost:9000",
     }
+    tiers.requires("processes", "a Python process with the bucket's settings")
     program = "import django, json; django.setup(); from django.conf import settings; "
     program += "print(json.dumps(settings.SECURE_CSP))"
     result = subprocess.run(

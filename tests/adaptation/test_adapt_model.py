@@ -41,6 +41,7 @@ def shifted_site(real_readings, site=None):
     return build_cases(real_readings, {"normal": 120, "pneumonia": 120}, logit_shift=5.0, site=site)
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 5-30 s
 def test_too_few_cases_are_refused_with_exit_2(real_readings):
     build_cases(real_readings, {"normal": 60, "pneumonia": 60}, logit_shift=5.0)
 
@@ -68,6 +69,7 @@ def test_one_class_only_is_refused_with_exit_2(real_readings):
     assert not ReadingHead.objects.filter(active=True).exists()
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 5-30 s
 def test_a_head_no_better_than_the_shipped_one_is_refused(real_readings):
     # Labels drawn from the shipped head's own probabilities: the shipped head is the truth here, so a
     # refitted head can only add estimation noise.
@@ -87,6 +89,7 @@ def test_a_head_no_better_than_the_shipped_one_is_refused(real_readings):
     assert not ReadingHead.objects.filter(active=True).exists()
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 5-30 s
 def test_a_head_that_passes_is_activated_and_the_next_reading_names_it(real_readings, xray_bytes):
     site = SiteFactory(name="Hospital B")
     shifted_site(real_readings, site)
@@ -122,6 +125,7 @@ def test_the_page_fits_in_the_worker_and_shows_why_a_head_was_refused(admin_clie
         assert f'action="{reverse("adaptation:activate", args=[run.reading_head.pk])}"' not in page
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 5-30 s
 def test_without_activate_it_only_reports_and_staff_activate_the_head_on_the_page(admin_client, real_readings):
     shifted_site(real_readings)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tiers
 from tests.browser.axe import AccessibilityWatch
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -31,6 +32,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 @pytest.fixture(scope="session")
 def chromium(django_db_setup):
     """One browser for the session, started after the test database so it stops before it is dropped."""
+    tiers.requires("browser", "Chromium")
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: run `make test`, or apt-get install chromium")
     from playwright.sync_api import sync_playwright

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tiers
 from tests.conftest import REPO_DIR, worker_environment
 
 LISTENER_START_TIMEOUT_SECONDS = 60  # Django and pynetdicom import on two busy cores
@@ -34,6 +35,7 @@ class ListenerProcess:
 
 def start_listener(port: int, log_path: Path, environment: dict | None = None) -> ListenerProcess:
     """The started process, once it says it listens."""
+    tiers.requires("processes", "manage.py dicom_listener")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "dicom_listener", "--port", str(port)], cwd=REPO_DIR,

@@ -23,6 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests import tiers
+
 ORTHANC = os.environ.get("ORTHANC", "/usr/sbin/Orthanc")
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60  # two busy cores
@@ -82,6 +84,7 @@ class Orthanc:
         }
 
     def start(self) -> Orthanc:
+        tiers.requires("pacs", "Orthanc")
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "orthanc.json"
         config.write_text(json.dumps(self.configuration(), indent=2))

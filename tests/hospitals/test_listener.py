@@ -141,6 +141,7 @@ def test_orthanc_can_echo_the_listener(orthanc_sending, orthanc_site):
 # --- From a modality: dcmtk's storescu ---------------------------------------------------------------
 
 
+@pytest.mark.pacs
 def test_a_study_storescu_sends_becomes_a_scan_of_the_modalitys_site(
     dicom_listener, modality_site, chest_pixels, tmp_path
 ):
@@ -154,6 +155,7 @@ def test_a_study_storescu_sends_becomes_a_scan_of_the_modalitys_site(
     assert origin.sop_instance_uid == identifiers(sent)["SOPInstanceUID"]
 
 
+@pytest.mark.pacs
 @pytest.mark.parametrize(
     ("tool", "proposed", "syntax"),
     [("dcmcjpeg", "-xs", JPEGLosslessSV1), ("dcmcjpls", "-xt", JPEGLSLossless), ("dcmcrle", "-xr", RLELossless)],
@@ -173,6 +175,7 @@ def test_a_compressed_study_from_storescu_is_read(
         assert dcmread(stored).file_meta.TransferSyntaxUID == syntax  # received as sent, not transcoded
 
 
+@pytest.mark.pacs
 def test_storescu_hears_why_a_ct_is_refused(dicom_listener, modality_site, chest_pixels, tmp_path):
     ct = write(tmp_path, "ct.dcm", ct_slice(chest_pixels))
 
@@ -187,6 +190,7 @@ def test_storescu_hears_why_a_ct_is_refused(dicom_listener, modality_site, chest
 # --- Who may send ----------------------------------------------------------------------------------
 
 
+@pytest.mark.pacs
 def test_an_unknown_calling_ae_title_is_rejected_at_association(dicom_listener, modality_site, chest_pixels, tmp_path):
     finished = storescu([write(tmp_path, "chest.dcm", chest_radiograph(chest_pixels))], dicom_listener.port,
                         calling="STRANGER")  # fmt: skip
@@ -225,6 +229,7 @@ def test_a_site_added_while_the_listener_runs_can_send_at_once(dicom_listener, t
     assert Scan.objects.count() == 1
 
 
+@pytest.mark.pacs
 def test_a_sender_calling_another_ae_title_is_rejected(dicom_listener, modality_site, chest_pixels, tmp_path):
     finished = storescu([write(tmp_path, "chest.dcm", chest_radiograph(chest_pixels))], dicom_listener.port,
                         calling=MODALITY, called="NOT_PNEUMONIA")  # fmt: skip
@@ -306,6 +311,7 @@ def test_a_storage_failure_asks_the_sender_to_send_again_later(
 # --- C-ECHO and the listener process ------------------------------------------------------------------
 
 
+@pytest.mark.pacs
 def test_a_sites_modality_can_echo_the_listener(dicom_listener, modality_site):
     finished = echoscu(dicom_listener.port, calling=MODALITY)
 
@@ -326,6 +332,7 @@ def test_dicom_echo_fails_when_nothing_listens(transactional_db):
         call_command("dicom_echo", port=free_port(), alive=True)
 
 
+@pytest.mark.processes
 def test_the_listener_command_serves_until_sigterm(modality_site, tmp_path):
     listener = start_listener(free_port(), tmp_path / "listener.log")
     try:

@@ -147,6 +147,7 @@ def test_a_flood_of_unknown_calling_ae_titles_is_rejected_counted_and_logged_onc
     assert server.gate.snapshot().refusals["unknown_calling_ae"] == 5
 
 
+@pytest.mark.pacs
 def test_a_silent_connection_makes_room_for_a_sender_from_the_same_address(
     start_listener, modality_site, chest_pixels, tmp_path
 ):
@@ -164,6 +165,7 @@ def test_a_silent_connection_makes_room_for_a_sender_from_the_same_address(
     assert server.gate.snapshot().refusals["made_room"] == 1
 
 
+@pytest.mark.pacs
 def test_an_association_silent_for_a_while_makes_room_when_its_address_is_full(
     start_listener, modality_site, chest_pixels, tmp_path
 ):
@@ -239,6 +241,7 @@ def test_an_idle_association_is_aborted_after_the_network_timeout(start_listener
     assert wait_until(lambda: server.gate.snapshot().associations == 0)
 
 
+@pytest.mark.pacs
 def test_a_sites_bound_address_keeps_its_reserved_share_when_others_fill_the_listener(
     start_listener, transactional_db, chest_pixels, tmp_path, silence_never_makes_room
 ):

@@ -21,6 +21,8 @@ from tests.hospitals.listener_process import start_listener
 from tests.hospitals.orthanc import free_port
 from tests.hospitals.studies import chest_radiograph
 
+pytestmark = [pytest.mark.pacs, pytest.mark.processes]  # storescu, against the listener's own process
+
 MODALITY = "DEMO_MODALITY"
 IDLE_CONNECTIONS, IDLE_ASSOCIATIONS = 50, 10
 # storescu's own deadlines: 2 s to connect (-to), for the association (-ta) and for the store's answer (-td).

@@ -27,6 +27,7 @@ from hospitals.results import (
     structured_report,
     to_bytes,
 )
+from tests import tiers
 
 CR_IMAGE = "1.2.840.10008.5.1.4.1.1.1"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -246,9 +247,11 @@ def test_result_uids_are_valid_dicom_uids_that_depend_on_scan_kind_and_revision(
     assert len({uid, result_uid(43, "sr", 1), result_uid(42, "sc", 1), result_uid(42, "sr", 2)}) == 4
 
 
+@pytest.mark.pacs
 def test_dcmtk_reads_both_reports_without_errors(tmp_path):
     # dcmtk's dsrdump checks the SR encoding and content tree independently of pydicom and highdicom.
     # Without it this skips, and the suite's CI rule (tests/conftest.py) turns a skip into a failure.
+    tiers.requires("pacs", "dcmtk's dsrdump")
     dsrdump = shutil.which("dsrdump")
     if dsrdump is None:
         pytest.skip("dcmtk's dsrdump is not installed")

@@ -17,6 +17,7 @@ import requests
 
 from accounts.models import ApiToken
 from scans.models import Scan
+from tests import tiers
 from tests.api_helpers import fresh_throttles  # noqa: F401
 from tests.conftest import worker_environment
 from tests.factories import SiteFactory, UserFactory, private_media  # noqa: F401
@@ -155,6 +156,7 @@ def test_a_body_that_is_sent_whole_and_slowly_within_the_deadline_is_read(live_s
 @pytest.fixture
 def gunicorn_url(transactional_db, tmp_path):
     """One sync worker (the Dockerfile's kind), so a held worker would hold the whole server."""
+    tiers.requires("processes", "gunicorn")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -23,6 +23,7 @@ def site(n=400, pneumonia_share=0.6, shift=3.0, seed=0, dims=8):
     return ReferenceSet(labels, logits, embeddings.astype(np.float32), groups, np.ones(n))
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 4-7 s
 def test_an_adapted_head_beats_a_shipped_head_that_the_site_has_outgrown():
     report = adapt(site(), SHIPPED)
     assert report.may_activate, report.refusal
@@ -34,12 +35,14 @@ def test_an_adapted_head_beats_a_shipped_head_that_the_site_has_outgrown():
     assert low <= adapted["auc"]["value"] <= high
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 4-7 s
 def test_the_guardrails_refuse_too_few_cases():
     report = adapt(site(n=150), SHIPPED)
     assert not report.may_activate
     assert "at least 200" in report.refusal
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 4-7 s
 def test_the_guardrails_refuse_a_site_with_too_few_of_one_class():
     report = adapt(site(n=400, pneumonia_share=0.9, seed=3), SHIPPED)
     assert not report.may_activate
@@ -54,6 +57,7 @@ def test_the_guardrails_refuse_one_class_only():
     assert report.head is None
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 4-7 s
 def test_the_guardrails_refuse_a_head_that_does_not_beat_the_shipped_one():
     # The shipped head is exactly right for these cases and the embedding is noise: nothing to learn.
     rng = np.random.default_rng(5)
@@ -85,6 +89,7 @@ def test_weights_make_a_quality_control_sample_stand_for_every_cleared_reading()
     assert weighted["specificity"] > unweighted["specificity"]
 
 
+@pytest.mark.slow  # fits and bootstraps heads: 4-7 s
 def test_a_report_survives_json_and_names_its_head():
     report = adapt(site(), SHIPPED)
     restored = adaptation.AdaptationReport.from_dict(report.as_dict())

@@ -51,6 +51,7 @@ def test_the_recorded_splits_cover_every_image_once_and_keep_each_patient_in_one
                 assert not patients[name] & patients[other], (name, other)
 
 
+@pytest.mark.slow  # lists and splits the whole training set again: about 10 s
 def test_the_recorded_splits_are_what_the_seed_makes(shared_data_dir, recorded):
     """Anyone can redraw the locked split from the data and the seed and get the same files."""
     made = make_splits(list_examples(shared_data_dir))

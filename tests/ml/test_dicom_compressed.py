@@ -39,7 +39,10 @@ from ml.errors import UnreadableImage
 from ml.predictor import Predictor
 from ml.preprocessing import decode, encode_png
 from scans.validation import validate_upload
+from tests import tiers
 from tests.ml.dicom_files import identifying_dicom_bytes, identifying_strings
+
+pytestmark = pytest.mark.pacs  # the twins are made by dcmtk's encoders, as a modality makes them
 
 TOLERANCE = 0.01  # of the probability of pneumonia, and of the mean grey level for lossy twins
 # A borderline film (about 0.53 with the shipped model): where a change in the pixels moves the reading most.
@@ -52,6 +55,7 @@ DAMAGED = "damaged or incomplete"
 def require_tool(tool: str) -> None:
     """Skip where a dcmtk tool is missing (scripts/ensure-dicom-peers installs them). Under CI=true the
     suite's rule (tests/conftest.py) makes that skip a failure: CI never passes without the real encoders."""
+    tiers.requires("pacs", f"dcmtk's {tool}")
     if shutil.which(tool) is None:
         pytest.skip(f"dcmtk's {tool} is not installed; scripts/ensure-dicom-peers installs it")
 

@@ -15,6 +15,7 @@ from ml.data import load_splits
 from ml.ood import GENERATORS, constructed_set
 from ml.predict import CSV_HEADER
 from ml.predictor import Predictor
+from tests import tiers
 from tests.ml.conftest import encode
 
 SAMPLE_PER_CLASS = 40
@@ -109,10 +110,12 @@ def encode_array(array):
     return encode(Image.fromarray(array), "PNG")
 
 
+@pytest.mark.processes
 def test_cli_prints_the_documented_csv(xray_path, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     missing = tmp_path / "missing.png"
+    tiers.requires("processes", "python -m ml.predict")
     completed = subprocess.run(
         [sys.executable, "-m", "ml.predict", str(xray_path), str(broken), str(missing), "--format", "csv"],
         capture_output=True,
