@@ -58,7 +58,7 @@ test: $(VENV)/.installed-test
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The browser test's screenshots, for the README.
+# The browser test's screenshots, for docs/screenshots.md.
 screenshots: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	@mkdir -p $(TEST_VAR_DIR)
