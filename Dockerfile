@@ -1,5 +1,5 @@
 # One image for web, worker, beat and the DICOM listener (docker-compose.yml picks the command);
-# configured only through environment variables, see the README's configuration table.
+# configured only through environment variables, see docs/configuration.md.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -68,7 +68,7 @@ test-fast: $(VENV)/.installed-test
 	@mkdir -p $(FAST_VAR_DIR)
 	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The browser test's screenshots, for the README.
+# The browser test's screenshots, for docs/screenshots.md.
 screenshots: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	@mkdir -p $(TEST_VAR_DIR)

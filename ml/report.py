@@ -1,6 +1,6 @@
 """Print the shipped model's figures as Markdown tables: `python -m ml.report [--model DIR]`.
 
-The README and the model card carry these tables; regenerate them after `python -m ml.export`.
+The model card carries these tables; regenerate them after `python -m ml.export`.
 """
 
 from __future__ import annotations

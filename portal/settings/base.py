@@ -1,4 +1,4 @@
-"""What every environment shares, driven by environment variables (see the README's table).
+"""What every environment shares, driven by environment variables (every one in docs/configuration.md).
 
 local.py (development, the default), production.py (DJANGO_ENV=production) and test.py (pytest) add
 what differs; portal/settings/__init__.py picks local or production by DJANGO_ENV.
@@ -345,7 +345,7 @@ DICOM_PORT = env.int("DICOM_PORT", default=11112)
 DICOM_BIND_ADDRESS = env.str("DICOM_BIND_ADDRESS", default="127.0.0.1")
 # An uncompressed 43 x 43 cm detector's film is about 37 MB: more than a parent's upload may be.
 DICOM_MAX_INSTANCE_BYTES = env.int("DICOM_MAX_INSTANCE_BYTES", default=100 * 1024 * 1024)
-# What a flood of connections may hold, and for how long (hospitals.admission; the README's "Defences").
+# What a flood of connections may hold, and for how long (hospitals.admission; docs/hospitals.md, "Floods").
 # Seconds a connection may wait before its A-ASSOCIATE-RQ, and the association negotiation may take.
 DICOM_ACSE_TIMEOUT = env.float("DICOM_ACSE_TIMEOUT", default=5)
 # Seconds an association may stay silent (no PDU) before it is aborted, and a half-sent PDU may stall.

@@ -1,7 +1,7 @@
 """A new patient's first visit, in a real browser: sign up, confirm the email, upload, read the result.
 
 The reading comes from a real Celery worker process; the detail page must update by itself (htmx)
-once it is ready. Screenshots of each page are kept for the README (`make screenshots`).
+once it is ready. Screenshots of each page are kept for docs/screenshots.md (`make screenshots`).
 """
 
 import re

@@ -1,5 +1,5 @@
 """A client that knows only the OpenAPI schema uploads a JPEG and a DICOM, polls to the result with a real
-Celery worker reading them, and fetches the PDF report: the path the README's curl commands take."""
+Celery worker reading them, and fetches the PDF report: the path the curl commands of docs/api.md take."""
 
 import time
 

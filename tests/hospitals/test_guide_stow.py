@@ -1,6 +1,6 @@
-"""The README's STOW-RS example works as written: its shell block, run with the token seed_demo printed
-(and the test server's address for the default one), stores the demo hospital's study with curl and
-with dicomweb-client."""
+"""The STOW-RS example of docs/hospitals.md, the hospital guide the README links, works as written: its
+shell block, run with the token seed_demo printed (and the test server's address for the default one),
+stores the demo hospital's study with curl and with dicomweb-client."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 SETTINGS_LINE = "export SITE_TOKEN='the token seed_demo printed' PORTAL=http://127.0.0.1:8000\n"
 
 
-def readme_stow_block() -> str:
-    readme = (REPO / "README.md").read_text()
-    start = readme.index("```sh\n" + SETTINGS_LINE)
-    return readme[start + len("```sh\n") : readme.index("\n```\n", start) + 1]
+def guide_stow_block() -> str:
+    guide = (REPO / "docs" / "hospitals.md").read_text()
+    start = guide.index("```sh\n" + SETTINGS_LINE)
+    return guide[start + len("```sh\n") : guide.index("\n```\n", start) + 1]
 
 
-def test_the_readme_stow_example_stores_a_study_with_the_token_seed_demo_printed(live_server, tmp_path, chest_pixels):
+def test_the_guides_stow_example_stores_a_study_with_the_token_seed_demo_printed(live_server, tmp_path, chest_pixels):
     printed = io.StringIO()
     call_command("seed_demo", password="a-long-demo-password-42", stdout=printed)
     token = re.search(r"pacs@demo-hospital\.example stores by STOW-RS with token (\S+)", printed.getvalue())[1]
-    script = readme_stow_block().replace(SETTINGS_LINE, f"export SITE_TOKEN='{token}' PORTAL={live_server.url}\n")
+    script = guide_stow_block().replace(SETTINGS_LINE, f"export SITE_TOKEN='{token}' PORTAL={live_server.url}\n")
     sent = chest_radiograph(chest_pixels)
     (tmp_path / "chest.dcm").write_bytes(sent)
     (tmp_path / ".venv").symlink_to(REPO / ".venv")
