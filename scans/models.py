@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 
-import kombu.exceptions
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
@@ -305,7 +303,10 @@ class Scan(models.Model):
         now = timezone.now()
         Scan.objects.filter(pk=self.pk).update(status=self.Status.QUEUED, status_reason="", queued_at=now)
         self.status, self.status_reason, self.queued_at = self.Status.QUEUED, "", now
-        transaction.on_commit(functools.partial(send_to_worker, self.pk))
+        from portal.celery import send_after_commit
+
+        # A broker that is down leaves the scan queued: requeue_stuck_scans sends every scan queued too long.
+        send_after_commit(RUN_INFERENCE_TASK, scan_id=self.pk)
 
     def rerun_with_current_model(self) -> None:
         """Queue a finished scan again, as a new request: its attempts start from zero, so a scan that
@@ -326,21 +327,6 @@ class Scan(models.Model):
 
 
 RUN_INFERENCE_TASK = "inference.tasks.run_inference"
-
-
-def send_to_worker(scan_id: int) -> None:
-    """Send the scan to the worker; with the broker down, leave it queued for the sweeper to send later.
-
-    The upload is committed by now: a patient must get their answer, not a server error, and the scan
-    is not lost (requeue_stuck_scans sends every scan queued too long).
-    """
-    from portal.celery import app
-
-    try:
-        # By name: the web only publishes the task; the worker's code (inference/) is not imported.
-        app.send_task(RUN_INFERENCE_TASK, kwargs={"scan_id": scan_id})
-    except kombu.exceptions.OperationalError as error:
-        log.warning("broker unreachable (%s): scan %s stays queued for requeue_stuck_scans", error, scan_id)
 
 
 class Prediction(models.Model):

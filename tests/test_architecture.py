@@ -119,3 +119,57 @@ def test_lower_layers_know_nothing_of_the_apps_built_on_them(app):
     }
 
     assert reaching_up == set()
+
+
+def module_constants(tree: ast.Module) -> dict[str, str]:
+    """The module's top-level NAME = "string" assignments."""
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def sent_task_names() -> dict[str, str]:
+    """Every task name the shipped code sends, with where: the first argument of each send_after_commit,
+    a literal or a module constant (its own or one it imports). Any other way of sending fails here."""
+    modules = shipped_modules()
+    trees = {name: ast.parse(path.read_text(), filename=str(path)) for name, path in modules.items()}
+    sent, unreadable = {}, []
+    for name, tree in trees.items():
+        constants = module_constants(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in trees:
+                imported = module_constants(trees[node.module])
+                constants |= {alias.asname or alias.name: imported[alias.name] for alias in node.names if alias.name in imported}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            where = f"{name}:{node.lineno}"
+            if called in ("send_task", "apply_async", "delay", "signature") and name != "portal.celery":
+                unreadable.append(f"{where} sends with {called}, not portal.celery.send_after_commit")
+            if called != "send_after_commit" or name == "portal.celery":
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                sent[where] = first.value
+            elif isinstance(first, ast.Name) and first.id in constants:
+                sent[where] = constants[first.id]
+            else:
+                unreadable.append(f"{where} sends a task whose name is not a literal or a module constant")
+    assert unreadable == []
+    return sent
+
+
+def test_every_task_sent_by_name_is_one_the_worker_registers(db):  # celery checks the models at import
+    from celery_worker import app
+
+    app.loader.import_default_modules()  # what a worker imports at start
+    sent = sent_task_names()
+
+    assert "inference.tasks.run_inference" in sent.values()  # the scan found the sends
+    assert len(sent) >= 8
+    assert {where: name for where, name in sent.items() if name not in app.tasks} == {}

@@ -7,7 +7,7 @@ import functools
 import pytest
 from django.core import mail
 
-from portal.celery import app
+from portal.celery import app, send_now
 from reviews import services
 from scans.models import Scan
 from scans.notifications import notify_result_ready
@@ -34,7 +34,7 @@ def delivered(django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             yield
         for callback in callbacks:
-            if isinstance(callback, functools.partial) and callback.func == app.send_task:
+            if isinstance(callback, functools.partial) and callback.func == send_now:
                 app.tasks[callback.args[0]].apply(kwargs=callback.keywords["kwargs"], throw=True)
             else:
                 callback()
