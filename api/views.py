@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.mfa import has_second_factor, must_use_mfa
 from accounts.models import ApiToken
+from actions.reviews import sign_review
 from api.permissions import IsRadiologist
 from api.serializers import (
     CredentialsSerializer,
@@ -395,7 +396,7 @@ def claim_and_review(request, scan: Scan, fields: dict):
     if not reviews.claim(scan.pk, request.user):
         raise reviews.ClaimNotHeld("Another radiologist is reviewing this case, or it needs no review.")
     record(request, Action.CLAIMED, scan, detail="api")
-    review = reviews.submit_review(scan, request.user, **fields)
+    review = sign_review(scan, request.user, **fields)
     record(request, Action.REVIEWED, review, detail=review.finding)
     return review
 

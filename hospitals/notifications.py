@@ -12,7 +12,7 @@ DELIVER_RESULTS_TASK = "hospitals.tasks.deliver_results"
 def send_results_to_site(scan) -> bool:
     """Queue sending the scan's results to its site once the transaction commits; True when queued.
 
-    Beat's sweeper (hospitals.delivery.resend_undelivered) queues what a broker outage left unsent."""
+    Beat's sweeper (actions.readings.resend_undelivered_results) queues what a broker outage left unsent."""
     if not scan.site_id:
         return False
     send_after_commit(DELIVER_RESULTS_TASK, scan_id=scan.pk)

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from actions.reviews import sign_review
 from audit.services import Action, record
 from hospitals.models import Site
 from reviews import drift, services
@@ -42,7 +43,7 @@ def case(request, pk: int):
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            review = services.submit_review(scan, request.user, **form.cleaned_data)
+            review = sign_review(scan, request.user, **form.cleaned_data)
         except services.ClaimNotHeld as refusal:
             messages.error(request, f"The review was not saved: {refusal}")
             return redirect("reviews:case", pk=scan.pk)

@@ -8,23 +8,37 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = (
-    "accounts", "adaptation", "api", "audit", "exports", "hospitals", "inference", "ml", "operations", "portal", "reviews", "scans",
+    "accounts", "actions", "adaptation", "api", "audit", "exports", "hospitals", "inference", "ml", "operations",
+    "patients", "portal", "reviews", "scans",
 )  # fmt: skip
-# What each app must not import: lower layers know nothing of the ones built on them.
-FORBIDDEN = {
-    "accounts": ("scans", "reviews", "inference", "exports", "api", "operations", "hospitals", "adaptation"),
-    "scans": ("reviews", "inference", "exports", "api", "operations", "hospitals", "adaptation"),
-    "reviews": ("inference", "exports", "api", "operations"),
-    # Hospitals build on scans and the review loop; only their notifications module is imported back
-    # (by the reading and the review, to queue results for the site by task name).
-    "hospitals": ("inference", "exports", "api", "operations", "adaptation"),
-    # Site adaptation learns from scans, sites and the network; the reading and the review call into it.
-    "adaptation": ("reviews", "inference", "exports", "api", "operations"),
-    "ml": (
-        "accounts", "scans", "reviews", "inference", "exports", "api", "operations", "portal", "audit", "hospitals",
-        "adaptation",
-    ),  # fmt: skip
+APPS = tuple(package for package in PACKAGES if package not in ("portal", "ml"))
+# Where requests, tasks and commands come in: they sit on top of everything, the actions layer included,
+# and nothing imports them (the URL conf and Celery's autodiscovery find them by name).
+ENTRY_MODULES = ("views", "urls", "admin", "tasks", "dicomweb")
+ENTRY_PACKAGES = ("management", "templatetags")
+# What each app's own modules (entry points aside) must not import: lower layers know nothing of the ones
+# built on them. From the bottom: accounts, audit, patients; scans; hospitals; reviews; adaptation (it
+# learns from scans and sites, the review hands it verdicts through actions); actions (what follows a
+# reading, a review, an upload, a showing); inference (the worker) and exports; api and operations on top.
+EVERY_APP = set(APPS)
+ALLOWED = {
+    "accounts": {"audit"},
+    "audit": set(),
+    "patients": set(),
+    "scans": {"accounts", "audit", "patients"},
+    "hospitals": {"accounts", "audit", "patients", "scans"},
+    "reviews": {"accounts", "audit", "patients", "scans", "hospitals"},
+    "adaptation": {"accounts", "audit", "patients", "scans", "hospitals"},
+    "actions": {"accounts", "audit", "patients", "scans", "hospitals", "reviews", "adaptation"},
+    # The worker knows the scan, the model and the site's reading head; what follows is the actions'.
+    # operations.log_context only tags its log lines with the scan.
+    "inference": {"scans", "adaptation", "actions", "operations"},
+    "exports": {"accounts", "audit", "patients", "scans"},
+    "api": EVERY_APP - {"api", "inference", "operations", "exports"},
+    "operations": EVERY_APP - {"operations", "api", "inference"},
 }
+FORBIDDEN = {app: tuple(sorted(EVERY_APP - allowed - {app})) for app, allowed in ALLOWED.items()}
+FORBIDDEN["ml"] = tuple(sorted(EVERY_APP | {"portal"}))  # the model's code runs without Django
 
 
 def shipped_modules() -> dict[str, Path]:
@@ -107,18 +121,58 @@ def test_the_circle_finder_finds_a_circle():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 
+def is_entry(module: str) -> bool:
+    parts = module.split(".")
+    return parts[-1] in ENTRY_MODULES or any(part in ENTRY_PACKAGES for part in parts)
+
+
+def test_every_app_has_its_layer():
+    assert set(ALLOWED) == EVERY_APP == {path.parent.name for path in REPO.glob("*/apps.py")} | {"actions"}
+
+
 @pytest.mark.parametrize("app", sorted(FORBIDDEN))
 def test_lower_layers_know_nothing_of_the_apps_built_on_them(app):
     graph = import_graph()
     reaching_up = {
         (module, target)
         for module, targets in graph.items()
-        if module.split(".")[0] == app
+        if module.split(".")[0] == app and not is_entry(module)
         for target in targets
         if target.split(".")[0] in FORBIDDEN[app]
     }
 
     assert reaching_up == set()
+
+
+def test_entry_points_may_call_the_actions_but_nothing_imports_an_entry_point():
+    graph = import_graph()
+    importing_an_entry = {
+        (module, target)
+        for module, targets in graph.items()
+        if module != "portal.urls"
+        for target in targets
+        if is_entry(target) and not (module.endswith("urls") and target.split(".")[0] == module.split(".")[0])
+    }
+
+    assert any(module.startswith("reviews.views") for module in graph if "actions.reviews" in graph[module])
+    assert importing_an_entry == set()
+
+
+def app_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which apps each app's own modules import (entry points, which nothing imports, left out)."""
+    apps = {name.split(".")[0] for name in graph}
+    edges = {app: set() for app in apps}
+    for module, targets in graph.items():
+        if not is_entry(module):
+            edges[module.split(".")[0]] |= {target.split(".")[0] for target in targets} - {module.split(".")[0]}
+    return edges
+
+
+def test_no_app_imports_itself_through_others():
+    apps = app_graph(import_graph())
+
+    assert "scans" in apps["reviews"]  # the graph is read
+    assert circles(apps) == []
 
 
 def module_constants(tree: ast.Module) -> dict[str, str]:

@@ -12,6 +12,8 @@ import pydicom
 import pytest
 from django.utils import timezone
 
+from actions.readings import resend_undelivered_results
+from actions.reviews import sign_review
 from hospitals import delivery
 from hospitals.models import ResultDelivery
 from reviews import services as reviews
@@ -78,7 +80,7 @@ def test_a_signed_review_sends_a_verified_sr_into_the_same_study(
     site_with_destination.readers.add(reader)
     reviews.open_case_for_reading(scan, scan.latest_prediction)  # on the list whatever the model said
     assert reviews.claim(scan.pk, reader)
-    reviews.submit_review(scan, reader, finding="no_pneumonia", patient_note="Clear lungs.")
+    sign_review(scan, reader, finding="no_pneumonia", patient_note="Clear lungs.")
 
     first, signed = results_in(orthanc_sending, study_uid, SR_STORAGE, count=2)
     assert first.VerificationFlag == "UNVERIFIED" and signed.VerificationFlag == "VERIFIED"
@@ -140,7 +142,7 @@ def test_the_sweeper_queues_results_whose_task_never_ran(django_capture_on_commi
     recent = finished_ago(site_reading(site=lost.scan.site), hours=0.2)  # its retries may still be running
     nowhere = finished_ago(site_reading(), hours=3)  # a site without a destination
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert delivery.resend_undelivered() == 1
+        assert resend_undelivered_results() == 1
     assert len(callbacks) == 1
     assert {recent.scan.site.has_destination, nowhere.scan.site.has_destination} == {True, False}
 
@@ -152,4 +154,4 @@ def test_the_sweeper_queues_the_verified_sr_after_a_review_whose_task_never_ran(
     ResultDelivery.objects.create(scan=reading.scan, kind="sr", revision=1, sop_instance_uid="2.25.8", state="sent")
     ReviewFactory(prediction=reading, created_at=reading.scan.finished_at)
     with django_capture_on_commit_callbacks(execute=False):
-        assert delivery.resend_undelivered() == 1
+        assert resend_undelivered_results() == 1
