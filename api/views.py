@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.mfa import has_second_factor, must_use_mfa
 from accounts.models import ApiToken
 from actions.reviews import sign_review
+from actions.scans import show_scan
 from api.permissions import IsRadiologist
 from api.serializers import (
     CredentialsSerializer,
@@ -204,10 +205,7 @@ class ScanDetail(StrictRequests, generics.RetrieveDestroyAPIView):
 
     @extend_schema(summary="One X-ray: its status, the computer reading, the radiologist's review, links")
     def get(self, request, *args, **kwargs):
-        scan = self.get_object()
-        record(request, Action.VIEWED, scan, detail="api")
-        if scan.latest_review is not None:
-            record(request, Action.VIEWED, scan.latest_review, detail="api")
+        scan = show_scan(request, self.kwargs["pk"], shown_on="api")  # the accession number too
         return Response(self.get_serializer(scan).data)
 
     @extend_schema(summary="Delete an X-ray, its readings and its files", responses={204: None, 404: NOT_FOUND})

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actions.reviews import sign_review
+from actions.scans import show_scan
 from audit.services import Action, record
 from hospitals.models import Site
 from reviews import drift, services
@@ -39,7 +40,8 @@ def worklist(request):
 @radiologist_required
 @require_http_methods(["GET", "POST"])
 def case(request, pk: int):
-    scan = get_scan_for(request, pk)
+    # Reading the case shows the scan (audited as shown); signing it only needs to see it.
+    scan = show_scan(request, pk, shown_on="review page") if request.method == "GET" else get_scan_for(request, pk)
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -50,12 +52,6 @@ def case(request, pk: int):
         record(request, Action.REVIEWED, review, detail=review.finding)
         messages.success(request, f"Review of case {scan.pk} signed; the patient can read it now.")
         return redirect("reviews:worklist")
-    if request.method == "GET":
-        record(request, Action.VIEWED, scan, detail="review page")
-        if scan.site_id:  # the page shows the site's identifiers of the study
-            record(request, Action.VIEWED, scan.dicom_origin, detail="review page")
-        if scan.latest_review is not None:
-            record(request, Action.VIEWED, scan.latest_review, detail="review page")
     return render(request, "reviews/case.html", _case_context(request.user, scan, form))
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
+from actions.scans import show_scan
 from audit.services import Action, record
 from patients.models import Patient
 from scans import model_card
@@ -98,12 +99,7 @@ def row(request, pk: int):
 @login_required
 @require_GET
 def detail(request, pk: int):
-    scan = get_scan_for(request, pk)
-    record(request, Action.VIEWED, scan)
-    if scan.latest_review is not None:
-        record(request, Action.VIEWED, scan.latest_review)
-    if scan.site_id:  # the page shows the site's identifiers of the study (hospitals.DicomOrigin)
-        record(request, Action.VIEWED, scan.dicom_origin, detail="scan page")
+    scan = show_scan(request, pk, shown_on="scan page")
     prediction = scan.reading_for(request.user)
     band = model_card.band_of(prediction)
     context = {
