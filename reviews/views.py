@@ -10,17 +10,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actions.reviews import sign_review
-from actions.scans import show_scan
+from actions.scans import earlier_of_the_same_person, get_scan_for, show_scan, visible_scans
 from audit.services import Action, record
 from hospitals.models import Site
 from reviews import drift, services
 from reviews import monitoring as figures
 from reviews.access import radiologist_required
 from reviews.forms import ReviewForm
-from reviews.models import ReviewCase
+from reviews.models import review_case_of
 from reviews.worklist import worklist as build_worklist
 from scans import model_card
-from scans.access import get_scan_for
 from scans.models import Scan
 
 CASES_PER_PAGE = 25
@@ -59,10 +58,9 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     prediction = scan.latest_prediction
     case = review_case_of(scan)
     holder = case.claim_holder() if case else None
-    # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
+    # The patient's earlier X-rays are visible once the radiologist holds the case (reached_by_reviewing).
     priors = (
-        Scan.objects.visible_to(user)
-        .earlier_of_the_same_person(scan)
+        earlier_of_the_same_person(visible_scans(user), scan)
         .with_latest_prediction()
         .order_by("-created_at", "-id")[:PRIOR_SCANS_SHOWN]
     )
@@ -77,14 +75,6 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "priors": priors,
         "form": form,
     }
-
-
-def review_case_of(scan: Scan) -> ReviewCase | None:
-    """The scan's case, waiting or reviewed (with_latest_prediction loaded it with the scan), or None."""
-    try:
-        return scan.review_case
-    except ReviewCase.DoesNotExist:
-        return None
 
 
 @radiologist_required

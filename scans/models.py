@@ -6,7 +6,6 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
@@ -50,54 +49,12 @@ def sees_every_scan(user) -> bool:
 
 
 class ScanQuerySet(models.QuerySet):
-    # The review loop's records are reached by their relation names (review_case, reviews): the scans
-    # app does not import the reviews app, which builds on it.
-
-    def visible_to(self, user):
-        """Patients: their own. A site's readers: the site's studies. Radiologists: also cases waiting for
-        review (a site's only for its readers), cases they reviewed and, while they hold a case, that
-        patient's other X-rays. Staff: what their permissions allow."""
-        if not user.is_authenticated:
-            return self.none()
-        if sees_every_scan(user):
-            return self
-        # A site's readers see every study the site sent (hospitals.Site.readers).
-        sites_read = user.reading_sites.values("pk")
-        visible = Q(owner=user) | Q(site__in=sites_read)
-        if user.is_radiologist:
-            held = Scan.objects.filter(review_case__claimed_by=user, review_case__claim_expires_at__gte=timezone.now())
-            # Waiting cases of patients' uploads are every radiologist's; a site's, only its readers'.
-            waiting = Scan.objects.awaiting_review().filter(Q(site__isnull=True) | Q(site__in=sites_read))
-            visible |= (
-                Q(pk__in=waiting.values("pk"))
-                | Q(pk__in=Scan.objects.filter(reviews__radiologist=user).values("pk"))
-                | Q(patient__in=held.values("patient"))
-            )
-        return self.filter(visible)
+    # Who may see a scan is actions.scans.visible_scans: it needs the review loop (reviews) and the sites'
+    # identifiers (hospitals), which build on this app.
 
     def of_account_or_sites_read_by(self, user):
         """The user's own uploads and the studies of the sites they read for (not what reviewing reaches)."""
         return self.filter(Q(owner=user) | Q(site__in=user.reading_sites.values("pk")))
-
-    def with_accession_number(self, accession_number: str):
-        """A site's study by its accession (hospitals.DicomOrigin), or a parent's DICOM upload by its own."""
-        return self.filter(Q(dicom_origin__accession_number=accession_number) | Q(accession_number=accession_number))
-
-    def earlier_of_the_same_person(self, scan):
-        """The same person's X-rays before this one: the same profile's, or for a site's study those the
-        site sent under the same patient ID. None for a site's study without one."""
-        origin = getattr(scan, "dicom_origin", None) if scan.site_id else None
-        if scan.patient_id:
-            same_person = Q(patient=scan.patient_id)
-        elif origin is not None and origin.patient_id:
-            same_person = Q(site=scan.site_id, dicom_origin__patient_id=origin.patient_id)
-        else:
-            return self.none()
-        return self.filter(same_person, created_at__lt=scan.created_at)
-
-    def awaiting_review(self):
-        """Finished scans on the worklist that no radiologist has reviewed yet (reviews.models.ReviewCase)."""
-        return self.filter(review_case__state="waiting").exclude(status__in=Scan.UNFINISHED)
 
     def latest_probabilities(self):
         """(uploaded at, probability of the newest reading) of each scan that has a reading, as plain
@@ -275,15 +232,6 @@ class Scan(models.Model):
             reviews = self.reviews.all()
             return reviews[0] if reviews else None
         return self.reviews.order_by("-created_at").first()
-
-    @property
-    def open_review_case(self):
-        """The scan's case on the radiologists' worklist while it waits for one, or None."""
-        try:
-            case = self.review_case
-        except ObjectDoesNotExist:
-            return None
-        return case if case.state == "waiting" else None
 
     def ai_held_from(self, user) -> bool:
         """The site holds the model's reading back from this patient until a radiologist has reviewed it."""

@@ -39,6 +39,11 @@ ALLOWED = {
 }
 FORBIDDEN = {app: tuple(sorted(EVERY_APP - allowed - {app})) for app, allowed in ALLOWED.items()}
 FORBIDDEN["ml"] = tuple(sorted(EVERY_APP | {"portal"}))  # the model's code runs without Django
+# An app's views, tasks and admin sit above the actions layer: they may call it and what it builds on.
+FORBIDDEN_TO_ENTRY_POINTS = {
+    app: tuple(sorted(set(forbidden) - {"actions"} - ALLOWED["actions"])) for app, forbidden in FORBIDDEN.items()
+}
+FORBIDDEN_TO_ENTRY_POINTS["ml"] = FORBIDDEN["ml"]
 
 
 def shipped_modules() -> dict[str, Path]:
@@ -136,9 +141,9 @@ def test_lower_layers_know_nothing_of_the_apps_built_on_them(app):
     reaching_up = {
         (module, target)
         for module, targets in graph.items()
-        if module.split(".")[0] == app and not is_entry(module)
+        if module.split(".")[0] == app
         for target in targets
-        if target.split(".")[0] in FORBIDDEN[app]
+        if target.split(".")[0] in (FORBIDDEN_TO_ENTRY_POINTS[app] if is_entry(module) else FORBIDDEN[app])
     }
 
     assert reaching_up == set()
@@ -197,7 +202,9 @@ def sent_task_names() -> dict[str, str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module in trees:
                 imported = module_constants(trees[node.module])
-                constants |= {alias.asname or alias.name: imported[alias.name] for alias in node.names if alias.name in imported}
+                constants |= {
+                    alias.asname or alias.name: imported[alias.name] for alias in node.names if alias.name in imported
+                }
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -227,3 +234,61 @@ def test_every_task_sent_by_name_is_one_the_worker_registers(db):  # celery chec
     assert "inference.tasks.run_inference" in sent.values()  # the scan found the sends
     assert len(sent) >= 8
     assert {where: name for where, name in sent.items() if name not in app.tasks} == {}
+
+
+# Calls whose keyword names or string arguments are ORM lookups. select_related and prefetch_related
+# only load what a page shows, the way an attribute does; they are not rules about another app's rows.
+LOOKUP_CALLS = {
+    "filter", "exclude", "get", "get_or_create", "update_or_create", "Q", "F", "values", "values_list",
+    "order_by", "annotate", "aggregate", "Count", "Sum", "Min", "Max", "Avg", "Exists", "OuterRef",
+}  # fmt: skip
+
+
+def reverse_relation_names() -> dict[str, str]:
+    """The names by which a model's rows are reached from another app's model (related_name, or
+    Django's default), each with the app that owns it: the app whose model declares the relation."""
+    from django.apps import apps
+
+    owned = {}
+    for model in apps.get_models():
+        owner = model._meta.app_label
+        for field in model._meta.get_fields(include_hidden=False):
+            if not field.is_relation or field.auto_created or field.related_model is None:
+                continue
+            if field.related_model._meta.app_label == owner or (field.remote_field.related_name or "").endswith("+"):
+                continue
+            owned[field.related_query_name()] = owner
+    return owned
+
+
+def lookups_in(tree: ast.AST):
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if called not in LOOKUP_CALLS:
+            continue
+        for keyword in node.keywords:
+            if keyword.arg:
+                yield node.lineno, keyword.arg
+        for argument in node.args:
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                yield node.lineno, argument.value.lstrip("-")
+
+
+def foreign_lookups() -> set[tuple[str, int, str]]:
+    owned = reverse_relation_names()
+    found = set()
+    for name, path in shipped_modules().items():
+        app = name.split(".")[0]
+        for line, lookup in lookups_in(ast.parse(path.read_text(), filename=str(path))):
+            first = lookup.split("__")[0]
+            if "__" in lookup and owned.get(first, app) != app:
+                found.add((name, line, lookup))
+    return found
+
+
+def test_no_app_looks_up_rows_through_another_apps_relation_names():
+    assert reverse_relation_names()["review_case"] == "reviews"  # the names are read
+
+    assert foreign_lookups() == set()
