@@ -16,10 +16,11 @@ APPS = tuple(package for package in PACKAGES if package not in ("portal", "ml"))
 # and nothing imports them (the URL conf and Celery's autodiscovery find them by name).
 ENTRY_MODULES = ("views", "urls", "admin", "tasks", "dicomweb")
 ENTRY_PACKAGES = ("management", "templatetags")
-# What each app's own modules (entry points aside) must not import: lower layers know nothing of the ones
-# built on them. From the bottom: accounts, audit, patients; scans; hospitals; reviews; adaptation (it
-# learns from scans and sites, the review hands it verdicts through actions); actions (what follows a
-# reading, a review, an upload, a showing); inference (the worker) and exports; api and operations on top.
+# What each app's own modules must not import (its entry points: FORBIDDEN_TO_ENTRY_POINTS): lower layers
+# know nothing of the ones built on them. From the bottom: accounts, audit, patients; scans; hospitals;
+# reviews; adaptation (it learns from scans and sites, the review hands it verdicts through actions);
+# actions (what follows a reading, a review, an upload, a showing); inference (the worker) and exports;
+# api and operations on top.
 EVERY_APP = set(APPS)
 ALLOWED = {
     "accounts": {"audit"},
