@@ -6,12 +6,11 @@ Rows with no site belong to the installation: the patients' uploads and any site
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 import numpy as np
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -207,10 +206,9 @@ class ReferenceImport(models.Model):
 
     def start(self) -> None:
         """Queue the import for a worker once the upload commits."""
-        from portal.celery import app
+        from portal.celery import send_after_commit
 
-        send = functools.partial(app.send_task, IMPORT_TASK, kwargs={"import_id": self.pk})
-        transaction.on_commit(send, robust=True)
+        send_after_commit(IMPORT_TASK, import_id=self.pk)
 
 
 class AdaptationRun(models.Model):
@@ -244,10 +242,9 @@ class AdaptationRun(models.Model):
         return self.status in (Job.QUEUED, Job.RUNNING)
 
     def start(self) -> None:
-        from portal.celery import app
+        from portal.celery import send_after_commit
 
-        send = functools.partial(app.send_task, ADAPT_TASK, kwargs={"run_id": self.pk})
-        transaction.on_commit(send, robust=True)
+        send_after_commit(ADAPT_TASK, run_id=self.pk)
 
 
 # Queued by name (adaptation/tasks.py registers them): the web publishes, the worker's code runs them.

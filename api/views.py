@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.mfa import has_second_factor, must_use_mfa
 from accounts.models import ApiToken
+from actions.reviews import sign_review
+from actions.scans import OverQuota, get_scan_for, show_scan, upload_scan, with_accession_number
 from api.permissions import IsRadiologist
 from api.serializers import (
     CredentialsSerializer,
@@ -40,12 +42,9 @@ from hospitals.scan_results import FHIR_JSON
 from patients.models import Patient
 from reviews import services as reviews
 from reviews.worklist import REASONS, worklist
-from scans import quota
-from scans.access import get_scan_for
 from scans.downloads import DICOM, PDF, PNG
 from scans.models import Scan
 from scans.scan_files import download
-from scans.services import create_scan
 
 # Ids are never negative; saying so keeps generated requests on real URLs.
 SCAN_ID = {"type": "integer", "minimum": 0}
@@ -154,7 +153,7 @@ class ScanList(StrictRequests, generics.ListCreateAPIView):
         scans = Scan.objects.of_account_or_sites_read_by(self.request.user)
         accession_number = self.request.query_params.get("accession_number")
         if accession_number is not None:
-            scans = scans.with_accession_number(accession_number.strip())
+            scans = with_accession_number(scans, accession_number.strip())
         return scans.with_latest_prediction()
 
     @extend_schema(
@@ -181,10 +180,10 @@ class ScanList(StrictRequests, generics.ListCreateAPIView):
     def post(self, request, *args, **kwargs):
         upload = UploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
-        over_quota = quota.refusal(request.user, upload.validated_data["image"].size_bytes)
-        if over_quota:
-            raise Throttled(wait=over_quota[1], detail=over_quota[0])
-        scan = create_scan(request.user, upload.validated_data["image"], upload.clinical_context())
+        try:
+            scan = upload_scan(request.user, upload.validated_data["image"], upload.clinical_context())
+        except OverQuota as refusal:
+            raise Throttled(wait=refusal.retry_after, detail=refusal.reason) from None
         return Response(ScanSerializer(scan, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
@@ -202,10 +201,7 @@ class ScanDetail(StrictRequests, generics.RetrieveDestroyAPIView):
 
     @extend_schema(summary="One X-ray: its status, the computer reading, the radiologist's review, links")
     def get(self, request, *args, **kwargs):
-        scan = self.get_object()
-        record(request, Action.VIEWED, scan, detail="api")
-        if scan.latest_review is not None:
-            record(request, Action.VIEWED, scan.latest_review, detail="api")
+        scan = show_scan(request, self.kwargs["pk"], shown_on="api")  # the accession number too
         return Response(self.get_serializer(scan).data)
 
     @extend_schema(summary="Delete an X-ray, its readings and its files", responses={204: None, 404: NOT_FOUND})
@@ -383,7 +379,7 @@ def claim_and_review(request, scan: Scan, fields: dict):
     if not reviews.claim(scan.pk, request.user):
         raise reviews.ClaimNotHeld("Another radiologist is reviewing this case, or it needs no review.")
     record(request, Action.CLAIMED, scan, detail="api")
-    review = reviews.submit_review(scan, request.user, **fields)
+    review = sign_review(scan, request.user, **fields)
     record(request, Action.REVIEWED, review, detail=review.finding)
     return review
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from django.conf import settings
@@ -15,7 +14,7 @@ from django.utils import timezone
 from accounts.emails import link, send_to_user
 from exports.archive import export_zip
 from exports.models import DataExport
-from portal.celery import app, transient_errors
+from portal.celery import send_after_commit, transient_errors
 
 log = logging.getLogger(__name__)
 # Queued by name (exports/tasks.py registers it), so services and tasks do not import each other.
@@ -32,8 +31,7 @@ def request_export(user, patient=None) -> DataExport:
         if pending is not None:
             return pending
         export = DataExport.objects.create(owner=user, patient=patient)
-        send = functools.partial(app.send_task, BUILD_EXPORT_TASK, kwargs={"export_id": export.pk})
-        transaction.on_commit(send, robust=True)  # a broker outage leaves it queued for the sweeper
+        send_after_commit(BUILD_EXPORT_TASK, export_id=export.pk)  # a broker outage leaves it for the sweeper
     return export
 
 
@@ -82,7 +80,7 @@ def requeue_unfinished(now=None) -> int:
         DataExport.objects.filter(status=DataExport.Status.QUEUED, requested_at__lt=cutoff).values_list("pk", flat=True)
     )
     for pk in stuck:
-        app.send_task(BUILD_EXPORT_TASK, kwargs={"export_id": pk})
+        send_after_commit(BUILD_EXPORT_TASK, export_id=pk)
     return len(stuck)
 
 

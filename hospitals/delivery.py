@@ -6,31 +6,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 from django.utils import timezone
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 
 from hospitals.models import ResultDelivery, Site
-from hospitals.notifications import send_results_to_site
-from hospitals.scan_results import (
-    heatmap_capture_of,
-    result_source,
-    revision_in_sql,
-    revision_of,
-    structured_report_of,
-)
+from hospitals.scan_results import heatmap_capture_of, result_source, revision_of, structured_report_of
 from scans.models import Scan
 
 log = logging.getLogger(__name__)
 
-# The sweeper's window: results older than a day and a half are an admin's to send again (Send again),
-# and those younger than the retries' hour may still be on their way.
-SWEEP_NEWER_THAN = timedelta(days=2)
-SWEEP_OLDER_THAN = timedelta(hours=1)
 # Success, and the warnings PS3.4 B.2.3 counts as stored (coerced, elements discarded).
 STORED = {0x0000, 0xB000, 0xB006, 0xB007}
 NETWORK_TIMEOUT_SECONDS = 15
@@ -128,30 +116,3 @@ def give_up(scan_id: int, reason: str) -> None:
     unsent = ResultDelivery.objects.filter(scan_id=scan_id).exclude(state=ResultDelivery.State.SENT)
     unsent.update(state=ResultDelivery.State.FAILED, last_error=reason[:2000])
     log.error("gave up sending results of scan %s: %s", scan_id, reason)
-
-
-def resend_undelivered(now=None) -> int:
-    """Queue again the results whose task never ran (the broker was down when the reading or the review
-    committed): a site's finished scan with a destination whose current SR is neither stored nor given up."""
-    now = now or timezone.now()
-    window = (now - SWEEP_NEWER_THAN, now - SWEEP_OLDER_THAN)
-    settled = ResultDelivery.objects.filter(
-        scan=OuterRef("pk"),
-        kind=ResultDelivery.Kind.STRUCTURED_REPORT,
-        revision=OuterRef("current_revision"),
-        state__in=[ResultDelivery.State.SENT, ResultDelivery.State.FAILED],
-    )
-    due = (
-        Scan.objects.filter(site__in=Site.objects.with_destination(), status=Scan.Status.DONE)
-        .filter(Q(finished_at__range=window) | Q(reviews__created_at__range=window))
-        .annotate(current_revision=revision_in_sql())
-        .filter(~Exists(settled))
-        .distinct()
-    )
-    count = 0
-    for scan in due.only("pk", "site_id"):
-        send_results_to_site(scan)
-        count += 1
-    if count:
-        log.warning("queued the results of %s scans again for their sites", count)
-    return count

@@ -3,11 +3,7 @@ code that calls this imports nothing of how results are built or sent (hospitals
 
 from __future__ import annotations
 
-import functools
-
-from django.db import transaction
-
-from portal.celery import app
+from portal.celery import send_after_commit
 
 # Registered by hospitals/tasks.py.
 DELIVER_RESULTS_TASK = "hospitals.tasks.deliver_results"
@@ -16,10 +12,8 @@ DELIVER_RESULTS_TASK = "hospitals.tasks.deliver_results"
 def send_results_to_site(scan) -> bool:
     """Queue sending the scan's results to its site once the transaction commits; True when queued.
 
-    robust: a broker that is down must not undo a reading or a signed review. Beat's sweeper
-    (hospitals.delivery.resend_undelivered) queues what was never sent."""
+    Beat's sweeper (actions.readings.resend_undelivered_results) queues what a broker outage left unsent."""
     if not scan.site_id:
         return False
-    send = functools.partial(app.send_task, DELIVER_RESULTS_TASK, kwargs={"scan_id": scan.pk})
-    transaction.on_commit(send, robust=True)
+    send_after_commit(DELIVER_RESULTS_TASK, scan_id=scan.pk)
     return True

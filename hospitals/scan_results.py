@@ -12,7 +12,6 @@ import io
 from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from pydicom import dcmread
@@ -26,7 +25,6 @@ from hospitals.results import (
     result_uid,
     structured_report,
 )
-from reviews.models import Review
 from scans.models import Scan
 
 FHIR_JSON = "application/fhir+json"
@@ -71,11 +69,6 @@ def installation() -> str:
 def revision_of(scan: Scan) -> int:
     """1 for the AI reading alone; 2 once a radiologist has signed: a new SR, as a new instance."""
     return 2 if scan.latest_review is not None else 1
-
-
-def revision_in_sql() -> Case:
-    """revision_of, as a column of a query over scans (the sweeper's: which revision is due)."""
-    return Case(When(Exists(Review.objects.filter(scan=OuterRef("pk"))), then=Value(2)), default=Value(1))
 
 
 def ai_result(scan: Scan, reading, *, with_images: bool = False) -> AIResult:

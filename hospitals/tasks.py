@@ -1,5 +1,6 @@
 """Celery tasks of the hospitals app: thin wrappers that take primary keys."""
 
+from actions import readings
 from hospitals import delivery
 from portal.celery import house_task, transient_errors
 
@@ -27,4 +28,4 @@ def deliver_results(self, *, scan_id: int) -> str:
 
 @house_task()
 def resend_undelivered_results() -> int:
-    return delivery.resend_undelivered()
+    return readings.resend_undelivered_results()

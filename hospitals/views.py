@@ -9,10 +9,10 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from actions.scans import get_scan_for
 from audit.services import Action, record_many
 from hospitals.downloads import fhir_report_file, reading_for_download, structured_report_file
 from hospitals.models import Site
-from scans.access import get_scan_for
 from scans.models import Scan, sees_every_scan
 
 STUDIES_PER_PAGE = 25

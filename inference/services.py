@@ -12,14 +12,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from actions.readings import record_reading
 from adaptation.heads import head_for
-from hospitals.notifications import send_results_to_site
 from inference.heatmaps import render_heatmap_png
 from inference.worker_model import get_predictor
 from operations.log_context import about_scan
-from reviews.services import open_case_for_reading
 from scans.models import Prediction, Scan
-from scans.notifications import notify_result_ready
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -117,20 +115,17 @@ def predict_and_save(scan: Scan) -> str:
                 "review_from": reading.review_from,
             },
         )
-        open_case_for_reading(scan, prediction)
-        finish(scan, Scan.Status.DONE)
+        finish(scan, Scan.Status.DONE, prediction=prediction)
     return Scan.Status.DONE
 
 
-def finish(scan: Scan, status: str, reason: str = "") -> None:
-    """Record the outcome and tell the patient (by email, once, after the commit) if they asked to be."""
+def finish(scan: Scan, status: str, reason: str = "", prediction: Prediction | None = None) -> None:
+    """Record the outcome; what follows it (a case for a new reading, the email, the PACS) is record_reading's."""
     Scan.objects.filter(pk=scan.pk).update(
         status=status, status_reason=reason, finished_at=timezone.now(), worker_task_id=""
     )
     scan.status, scan.status_reason = status, reason
-    notify_result_ready(scan)
-    if status == Scan.Status.DONE:
-        send_results_to_site(scan)
+    record_reading(scan, prediction)
 
 
 def requeue_stuck_scans(now=None) -> int:

@@ -1,6 +1,8 @@
 """The Celery app, configured from Django settings (CELERY_* names), and the one task decorator of the
 house: late acks, redelivery on a lost worker, capped retries of transient errors."""
 
+import functools
+import logging
 import os
 
 from celery import Celery
@@ -11,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+log = logging.getLogger(__name__)
 
 
 def transient_errors() -> tuple[type[Exception], ...]:
@@ -43,3 +46,22 @@ def refresh_database_connection(task=None, **kwargs) -> None:
         from django.db import close_old_connections
 
         close_old_connections()
+
+
+def send_after_commit(task_name: str, **kwargs) -> None:
+    """Queue the task, by its registered name, once the current transaction commits (at once outside one).
+
+    By name, so the web and the apps only publish; the task modules are the worker's. The one failure
+    policy: what committed stays committed. A broker that is down loses the message, never the row, and
+    each task's sweeper (beat) sends again what a lost message left undone."""
+    from django.db import transaction
+
+    transaction.on_commit(functools.partial(send_now, task_name, kwargs=kwargs))
+
+
+def send_now(task_name: str, *, kwargs: dict) -> None:
+    try:
+        app.send_task(task_name, kwargs=kwargs)
+    except Exception as error:  # noqa: BLE001 - the failure policy above: log it, the sweeper resends
+        described = ", ".join(f"{key}={value}" for key, value in kwargs.items())
+        log.warning("broker unreachable (%s): %s(%s) not sent, left for its sweeper", error, task_name, described)

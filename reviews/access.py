@@ -9,7 +9,7 @@ from audit.services import Action, record
 
 
 def radiologist_required(view):
-    """Log in first; then radiologists only. Cases themselves still come through scans.access.get_scan_for."""
+    """Log in first; then radiologists only. Cases themselves still come through actions.scans.get_scan_for."""
 
     @login_required
     @wraps(view)

@@ -207,3 +207,29 @@ class Review(models.Model):
         if self.finding == self.Finding.INCONCLUSIVE or self.prediction is None:
             return None
         return (self.finding == self.Finding.PNEUMONIA) == (self.prediction.label == Prediction.Label.PNEUMONIA)
+
+
+def reached_by_reviewing(user) -> Q:
+    """What reviewing lets a radiologist see, as a filter on scans: the waiting cases they may take, the
+    scans they reviewed and, while they hold a case, that patient's other X-rays. The one place scans'
+    visibility (actions.scans.visible_scans) learns of the review loop."""
+    held = ReviewCase.objects.filter(claimed_by=user, claim_expires_at__gte=timezone.now())
+    return (
+        Q(pk__in=ReviewCase.objects.waiting().for_reader(user).values("scan"))
+        | Q(pk__in=Review.objects.filter(radiologist=user).values("scan"))
+        | Q(patient__in=held.values("scan__patient"))
+    )
+
+
+def review_case_of(scan: Scan) -> ReviewCase | None:
+    """The scan's case, waiting or reviewed (with_latest_prediction loaded it with the scan), or None."""
+    try:
+        return scan.review_case
+    except ReviewCase.DoesNotExist:
+        return None
+
+
+def waiting_case_of(scan: Scan) -> ReviewCase | None:
+    """The scan's case while it waits on the worklist, or None."""
+    case = review_case_of(scan)
+    return case if case is not None and case.state == ReviewCase.State.WAITING else None

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-
-from django.db import transaction
-
 from accounts.emails import link, send_to_user
-from portal.celery import app
+from portal.celery import send_after_commit
 from reviews.models import Review
 
 # Queued by name (reviews/tasks.py registers it), so this module and the task module do not import each other.
@@ -18,9 +14,7 @@ def notify_review_done(review: Review) -> bool:
     """Queue the email once the review commits; True when one was queued (the patient wants email)."""
     if review.scan.owner_id is None or not review.scan.owner.notify_by_email:  # a site's study: no account
         return False
-    # robust: a broker that is down must not turn a signed review into an error page.
-    send = functools.partial(app.send_task, EMAIL_REVIEW_DONE_TASK, kwargs={"review_id": review.pk})
-    transaction.on_commit(send, robust=True)
+    send_after_commit(EMAIL_REVIEW_DONE_TASK, review_id=review.pk)  # a broker down loses the email, not the review
     return True
 
 

@@ -16,10 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from adaptation.verdicts import record_verdict
-from hospitals.notifications import send_results_to_site
 from reviews.models import Review, ReviewCase, due_at
-from reviews.notifications import notify_review_done
 from scans.models import Prediction, Scan
 
 log = logging.getLogger(__name__)
@@ -180,14 +177,14 @@ def release_abandoned_claims(now: datetime | None = None) -> int:
 
 
 def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = "", internal_note: str = "") -> Review:
-    """Sign the review of a case the radiologist holds, close the case and tell the patient (after commit).
+    """Sign the review of a case the radiologist holds and close the case; what follows is
+    actions.reviews.sign_review's, which the web and the API call.
 
     A claim that lapsed but that nobody took over still counts: the radiologist was still working on it.
     """
     try:
         with transaction.atomic():
             held = ReviewCase.objects.filter(scan=scan, claimed_by=radiologist, state=ReviewCase.State.WAITING)
-            case = held.values("reason", "sampling_probability").first()
             closed = held.update(
                 state=ReviewCase.State.REVIEWED, claimed_by=None, claim_expires_at=None, closed_at=timezone.now()
             )
@@ -201,9 +198,6 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
                 patient_note=patient_note,
                 internal_note=internal_note,
             )
-            notify_review_done(review)
-            send_results_to_site(scan)
-            record_verdict(scan, review.prediction, VERDICT_LABELS.get(finding), verdict_weight(case))
     except IntegrityError as error:  # one review per scan: someone signed first
         raise ClaimNotHeld("This case has already been reviewed.") from error
     return review
@@ -211,6 +205,11 @@ def submit_review(scan: Scan, radiologist, *, finding: str, patient_note: str = 
 
 # What a signed finding teaches the site's head (adaptation): inconclusive teaches nothing.
 VERDICT_LABELS = {Review.Finding.PNEUMONIA: "pneumonia", Review.Finding.NO_PNEUMONIA: "normal"}
+
+
+def verdict_weight_of(scan: Scan) -> float:
+    """verdict_weight of the scan's case (none when a review came without one)."""
+    return verdict_weight(ReviewCase.objects.filter(scan=scan).values("sampling_probability").first())
 
 
 def verdict_weight(case: dict | None) -> float:

@@ -9,16 +9,17 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from actions.reviews import sign_review
+from actions.scans import earlier_of_the_same_person, get_scan_for, show_scan, visible_scans
 from audit.services import Action, record
 from hospitals.models import Site
 from reviews import drift, services
 from reviews import monitoring as figures
 from reviews.access import radiologist_required
 from reviews.forms import ReviewForm
-from reviews.models import ReviewCase
+from reviews.models import review_case_of
 from reviews.worklist import worklist as build_worklist
 from scans import model_card
-from scans.access import get_scan_for
 from scans.models import Scan
 
 CASES_PER_PAGE = 25
@@ -38,23 +39,18 @@ def worklist(request):
 @radiologist_required
 @require_http_methods(["GET", "POST"])
 def case(request, pk: int):
-    scan = get_scan_for(request, pk)
+    # Reading the case shows the scan (audited as shown); signing it only needs to see it.
+    scan = show_scan(request, pk, shown_on="review page") if request.method == "GET" else get_scan_for(request, pk)
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            review = services.submit_review(scan, request.user, **form.cleaned_data)
+            review = sign_review(scan, request.user, **form.cleaned_data)
         except services.ClaimNotHeld as refusal:
             messages.error(request, f"The review was not saved: {refusal}")
             return redirect("reviews:case", pk=scan.pk)
         record(request, Action.REVIEWED, review, detail=review.finding)
         messages.success(request, f"Review of case {scan.pk} signed; the patient can read it now.")
         return redirect("reviews:worklist")
-    if request.method == "GET":
-        record(request, Action.VIEWED, scan, detail="review page")
-        if scan.site_id:  # the page shows the site's identifiers of the study
-            record(request, Action.VIEWED, scan.dicom_origin, detail="review page")
-        if scan.latest_review is not None:
-            record(request, Action.VIEWED, scan.latest_review, detail="review page")
     return render(request, "reviews/case.html", _case_context(request.user, scan, form))
 
 
@@ -62,10 +58,9 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
     prediction = scan.latest_prediction
     case = review_case_of(scan)
     holder = case.claim_holder() if case else None
-    # The patient's earlier X-rays are visible once the radiologist holds the case (ScanQuerySet.visible_to).
+    # The patient's earlier X-rays are visible once the radiologist holds the case (reached_by_reviewing).
     priors = (
-        Scan.objects.visible_to(user)
-        .earlier_of_the_same_person(scan)
+        earlier_of_the_same_person(visible_scans(user), scan)
         .with_latest_prediction()
         .order_by("-created_at", "-id")[:PRIOR_SCANS_SHOWN]
     )
@@ -80,14 +75,6 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "priors": priors,
         "form": form,
     }
-
-
-def review_case_of(scan: Scan) -> ReviewCase | None:
-    """The scan's case, waiting or reviewed (with_latest_prediction loaded it with the scan), or None."""
-    try:
-        return scan.review_case
-    except ReviewCase.DoesNotExist:
-        return None
 
 
 @radiologist_required

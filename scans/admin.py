@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import Action, record, record_many
+from reviews.models import Review, ReviewCase
 from scans.clinical import percent_words
 from scans.models import Prediction, Scan
 
@@ -43,8 +43,8 @@ class ReadingFilter(admin.SimpleListFilter):
 
 
 class ReviewedFilter(admin.SimpleListFilter):
-    """The scan's place in the review loop, read from its review case (the reviews app's admin has the
-    cases themselves, with their claims and the actions on them)."""
+    """The scan's place in the review loop, asked of the reviews app's rows (its admin has the cases
+    themselves, with their claims and the actions on them)."""
 
     title = "radiologist review"
     parameter_name = "reviewed"
@@ -54,15 +54,12 @@ class ReviewedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(reviews__isnull=False)
+            return queryset.filter(pk__in=Review.objects.values("scan"))
         if self.value() == "waiting":
-            return queryset.filter(pk__in=Scan.objects.awaiting_review().values("pk"))
+            return queryset.filter(pk__in=ReviewCase.objects.waiting().values("scan"))
         if self.value() == "claimed":
-            # reviews.models.live_claim through the relation (scans does not import reviews): an expired
-            # claim is free, as the worklist shows it.
-            return queryset.filter(
-                review_case__claimed_by__isnull=False, review_case__claim_expires_at__gte=timezone.now()
-            )
+            # A live claim (reviews.models.live_claim): an expired claim is free, as the worklist shows it.
+            return queryset.filter(pk__in=ReviewCase.objects.claimed_now().values("scan"))
         return queryset
 
 
@@ -106,7 +103,7 @@ class ScanAdmin(admin.ModelAdmin):
                 latest_label=Subquery(latest.values("label")[:1]),
                 latest_probability=Subquery(latest.values("probability")[:1]),
                 latest_indeterminate=Subquery(latest.values("indeterminate")[:1]),
-                review_state=F("review_case__state"),
+                review_state=Subquery(ReviewCase.objects.filter(scan=OuterRef("pk")).values("state")[:1]),
             )
         )
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 
-import kombu.exceptions
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
@@ -52,54 +49,12 @@ def sees_every_scan(user) -> bool:
 
 
 class ScanQuerySet(models.QuerySet):
-    # The review loop's records are reached by their relation names (review_case, reviews): the scans
-    # app does not import the reviews app, which builds on it.
-
-    def visible_to(self, user):
-        """Patients: their own. A site's readers: the site's studies. Radiologists: also cases waiting for
-        review (a site's only for its readers), cases they reviewed and, while they hold a case, that
-        patient's other X-rays. Staff: what their permissions allow."""
-        if not user.is_authenticated:
-            return self.none()
-        if sees_every_scan(user):
-            return self
-        # A site's readers see every study the site sent (hospitals.Site.readers).
-        sites_read = user.reading_sites.values("pk")
-        visible = Q(owner=user) | Q(site__in=sites_read)
-        if user.is_radiologist:
-            held = Scan.objects.filter(review_case__claimed_by=user, review_case__claim_expires_at__gte=timezone.now())
-            # Waiting cases of patients' uploads are every radiologist's; a site's, only its readers'.
-            waiting = Scan.objects.awaiting_review().filter(Q(site__isnull=True) | Q(site__in=sites_read))
-            visible |= (
-                Q(pk__in=waiting.values("pk"))
-                | Q(pk__in=Scan.objects.filter(reviews__radiologist=user).values("pk"))
-                | Q(patient__in=held.values("patient"))
-            )
-        return self.filter(visible)
+    # Who may see a scan is actions.scans.visible_scans: it needs the review loop (reviews) and the sites'
+    # identifiers (hospitals), which build on this app.
 
     def of_account_or_sites_read_by(self, user):
         """The user's own uploads and the studies of the sites they read for (not what reviewing reaches)."""
         return self.filter(Q(owner=user) | Q(site__in=user.reading_sites.values("pk")))
-
-    def with_accession_number(self, accession_number: str):
-        """A site's study by its accession (hospitals.DicomOrigin), or a parent's DICOM upload by its own."""
-        return self.filter(Q(dicom_origin__accession_number=accession_number) | Q(accession_number=accession_number))
-
-    def earlier_of_the_same_person(self, scan):
-        """The same person's X-rays before this one: the same profile's, or for a site's study those the
-        site sent under the same patient ID. None for a site's study without one."""
-        origin = getattr(scan, "dicom_origin", None) if scan.site_id else None
-        if scan.patient_id:
-            same_person = Q(patient=scan.patient_id)
-        elif origin is not None and origin.patient_id:
-            same_person = Q(site=scan.site_id, dicom_origin__patient_id=origin.patient_id)
-        else:
-            return self.none()
-        return self.filter(same_person, created_at__lt=scan.created_at)
-
-    def awaiting_review(self):
-        """Finished scans on the worklist that no radiologist has reviewed yet (reviews.models.ReviewCase)."""
-        return self.filter(review_case__state="waiting").exclude(status__in=Scan.UNFINISHED)
 
     def latest_probabilities(self):
         """(uploaded at, probability of the newest reading) of each scan that has a reading, as plain
@@ -278,15 +233,6 @@ class Scan(models.Model):
             return reviews[0] if reviews else None
         return self.reviews.order_by("-created_at").first()
 
-    @property
-    def open_review_case(self):
-        """The scan's case on the radiologists' worklist while it waits for one, or None."""
-        try:
-            case = self.review_case
-        except ObjectDoesNotExist:
-            return None
-        return case if case.state == "waiting" else None
-
     def ai_held_from(self, user) -> bool:
         """The site holds the model's reading back from this patient until a radiologist has reviewed it."""
         return settings.HOLD_AI_RESULTS_UNTIL_REVIEW and user.pk == self.owner_id and self.latest_review is None
@@ -305,7 +251,10 @@ class Scan(models.Model):
         now = timezone.now()
         Scan.objects.filter(pk=self.pk).update(status=self.Status.QUEUED, status_reason="", queued_at=now)
         self.status, self.status_reason, self.queued_at = self.Status.QUEUED, "", now
-        transaction.on_commit(functools.partial(send_to_worker, self.pk))
+        from portal.celery import send_after_commit
+
+        # A broker that is down leaves the scan queued: requeue_stuck_scans sends every scan queued too long.
+        send_after_commit(RUN_INFERENCE_TASK, scan_id=self.pk)
 
     def rerun_with_current_model(self) -> None:
         """Queue a finished scan again, as a new request: its attempts start from zero, so a scan that
@@ -326,21 +275,6 @@ class Scan(models.Model):
 
 
 RUN_INFERENCE_TASK = "inference.tasks.run_inference"
-
-
-def send_to_worker(scan_id: int) -> None:
-    """Send the scan to the worker; with the broker down, leave it queued for the sweeper to send later.
-
-    The upload is committed by now: a patient must get their answer, not a server error, and the scan
-    is not lost (requeue_stuck_scans sends every scan queued too long).
-    """
-    from portal.celery import app
-
-    try:
-        # By name: the web only publishes the task; the worker's code (inference/) is not imported.
-        app.send_task(RUN_INFERENCE_TASK, kwargs={"scan_id": scan_id})
-    except kombu.exceptions.OperationalError as error:
-        log.warning("broker unreachable (%s): scan %s stays queued for requeue_stuck_scans", error, scan_id)
 
 
 class Prediction(models.Model):

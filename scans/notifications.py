@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.emails import link, send_to_user
-from portal.celery import app
+from portal.celery import send_after_commit
 from scans.models import Scan
 
 # Queued by name (scans/tasks.py registers it), so this module and the task module do not import each other.
@@ -29,9 +26,7 @@ def notify_result_ready(scan: Scan) -> bool:
     )
     if not first_time or not scan.owner.notify_by_email:
         return False
-    # robust: a broker that is down must not undo the reading; the email is lost, the result is not.
-    send = functools.partial(app.send_task, EMAIL_RESULT_READY_TASK, kwargs={"scan_id": scan.pk})
-    transaction.on_commit(send, robust=True)
+    send_after_commit(EMAIL_RESULT_READY_TASK, scan_id=scan.pk)  # a broker down loses the email, not the result
     return True
 
 

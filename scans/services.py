@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from scans import quota
 from scans.models import Scan
-from scans.validation import ValidatedUpload, sanitise_filename, validate_upload
+from scans.validation import ValidatedUpload
 
 
 @dataclass(frozen=True)
@@ -88,20 +86,3 @@ def store_and_queue(scan: Scan, validated: ValidatedUpload) -> Scan:
                 stored.storage.delete(stored.name)
         raise
     return scan
-
-
-def upload_scans(owner, files, context: ClinicalContext) -> UploadOutcome:
-    """Each file on its own: one bad file in a batch must not cost the patient the good ones."""
-    outcome = UploadOutcome()
-    for uploaded_file in files:
-        over_quota = quota.refusal(owner, uploaded_file.size)
-        if over_quota:
-            outcome.refused.append(Refusal(sanitise_filename(uploaded_file.name), over_quota[0]))
-            continue
-        try:
-            validated = validate_upload(uploaded_file)
-        except ValidationError as error:
-            outcome.refused.append(Refusal(sanitise_filename(uploaded_file.name), " ".join(error.messages)))
-        else:
-            outcome.created.append(create_scan(owner, validated, context))
-    return outcome

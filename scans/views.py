@@ -10,14 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
+from actions.scans import get_scan_for, previous_scan, show_scan, upload_scans
 from audit.services import Action, record
 from patients.models import Patient
+from reviews.models import waiting_case_of
 from scans import model_card
-from scans.access import get_scan_for
 from scans.forms import UploadForm
 from scans.models import Scan
 from scans.scan_files import download
-from scans.services import upload_scans
 
 SCANS_PER_PAGE = 20
 TREND_LENGTH = 30
@@ -97,12 +97,7 @@ def row(request, pk: int):
 @login_required
 @require_GET
 def detail(request, pk: int):
-    scan = get_scan_for(request, pk)
-    record(request, Action.VIEWED, scan)
-    if scan.latest_review is not None:
-        record(request, Action.VIEWED, scan.latest_review)
-    if scan.site_id:  # the page shows the site's identifiers of the study (hospitals.DicomOrigin)
-        record(request, Action.VIEWED, scan.dicom_origin, detail="scan page")
+    scan = show_scan(request, pk, shown_on="scan page")
     prediction = scan.reading_for(request.user)
     band = model_card.band_of(prediction)
     context = {
@@ -112,7 +107,7 @@ def detail(request, pk: int):
         "review": scan.latest_review,
         "ai_held": scan.status == Scan.Status.DONE and scan.ai_held_from(request.user),
         "previous": previous_scan(request.user, scan),
-        "review_case": scan.open_review_case,
+        "review_case": waiting_case_of(scan),
     }
     return render(request, "scans/detail.html", context)
 
@@ -126,12 +121,6 @@ def compare(request, pk: int):
         if shown is not None:
             record(request, Action.VIEWED, shown, detail="compared")
     return render(request, "scans/compare.html", {"scan": scan, "previous": previous})
-
-
-def previous_scan(user, scan: Scan) -> Scan | None:
-    """The same person's (profile's) X-ray uploaded just before this one, if the user may see it."""
-    earlier = Scan.objects.visible_to(user).earlier_of_the_same_person(scan)
-    return earlier.with_latest_prediction().order_by("-created_at", "-id").first()
 
 
 @login_required

@@ -7,7 +7,8 @@ import functools
 import pytest
 from django.core import mail
 
-from portal.celery import app
+from actions import reviews as actions
+from portal.celery import app, send_now
 from reviews import services
 from scans.models import Scan
 from scans.notifications import notify_result_ready
@@ -34,7 +35,7 @@ def delivered(django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             yield
         for callback in callbacks:
-            if isinstance(callback, functools.partial) and callback.func == app.send_task:
+            if isinstance(callback, functools.partial) and callback.func == send_now:
                 app.tasks[callback.args[0]].apply(kwargs=callback.keywords["kwargs"], throw=True)
             else:
                 callback()
@@ -45,7 +46,7 @@ def delivered(django_capture_on_commit_callbacks):
 def sign_review(scan, **fields):
     radiologist = RadiologistFactory()
     services.claim(scan.pk, radiologist)
-    return services.submit_review(scan, radiologist, finding="pneumonia", patient_note="See your doctor.", **fields)
+    return actions.sign_review(scan, radiologist, finding="pneumonia", patient_note="See your doctor.", **fields)
 
 
 def test_the_patient_is_emailed_once_the_result_is_ready(scan, settings, delivered):
@@ -122,7 +123,7 @@ def test_no_review_email_when_the_review_could_not_be_saved(scan, delivered):
     services.claim(scan.pk, colleague)
 
     with delivered(), pytest.raises(services.ClaimNotHeld):
-        services.submit_review(scan, radiologist, finding="pneumonia")
+        actions.sign_review(scan, radiologist, finding="pneumonia")
 
     assert mail.outbox == []
 

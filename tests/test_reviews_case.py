@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from reviews import services
 from reviews.models import Review, ReviewCase
-from scans.models import Scan
 from tests.factories import PredictionFactory, RadiologistFactory, ReviewFactory, private_media  # noqa: F401
 
 
@@ -120,7 +119,7 @@ def test_signing_saves_the_review_ends_the_claim_and_derives_agreement(client, r
     assert review.agrees_with_ai is False  # the model said pneumonia; the posted "agrees" field is ignored
     review_case = ReviewCase.objects.get(scan=case)
     assert (review_case.state, review_case.claimed_by) == ("reviewed", None)
-    assert case.pk not in Scan.objects.awaiting_review().values_list("pk", flat=True)
+    assert case.pk not in ReviewCase.objects.waiting().values_list("scan", flat=True)
 
 
 @pytest.mark.parametrize(

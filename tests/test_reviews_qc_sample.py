@@ -14,6 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
+from actions.reviews import sign_review
 from adaptation.models import ReferenceCase
 from reviews import services
 from reviews.models import ReviewCase
@@ -153,7 +154,7 @@ def test_a_sampled_case_the_patient_asked_about_still_teaches_adaptation_by_its_
     radiologist = RadiologistFactory()
     assert services.claim(scan.pk, radiologist)
 
-    services.submit_review(scan, radiologist, finding="no_pneumonia")
+    sign_review(scan, radiologist, finding="no_pneumonia")
 
     assert ReferenceCase.objects.get(scan=scan).weight == pytest.approx(2.0)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 
+from actions.reviews import sign_review
 from adaptation.models import ReferenceCase
 from inference import services as inference
 from ml.preprocessing import decode, encode_png
@@ -35,7 +36,7 @@ def sign(scan, finding=Review.Finding.PNEUMONIA):
     if scan.site_id:
         scan.site.readers.add(radiologist)
     assert services.claim(scan.pk, radiologist)
-    return services.submit_review(scan, radiologist, finding=finding)
+    return sign_review(scan, radiologist, finding=finding)
 
 
 def test_a_review_of_a_real_reading_adds_a_reference_case(xray_bytes):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from actions.scans import visible_scans
 from audit.models import AuditEvent
 from reviews import services as reviews
 from reviews.worklist import worklist
-from scans.models import Scan
 from tests.factories import RadiologistFactory, UserFactory, private_media  # noqa: F401
 from tests.hospitals.factories import site_reading
 
@@ -30,9 +30,9 @@ def flagged(reader):
 
 def test_a_sites_reader_sees_its_studies_and_another_radiologist_does_not(reader, flagged):
     outsider = RadiologistFactory()
-    assert Scan.objects.visible_to(reader).filter(pk=flagged.pk).exists()
-    assert not Scan.objects.visible_to(outsider).filter(pk=flagged.pk).exists()
-    assert not Scan.objects.visible_to(UserFactory()).filter(pk=flagged.pk).exists()
+    assert visible_scans(reader).filter(pk=flagged.pk).exists()
+    assert not visible_scans(outsider).filter(pk=flagged.pk).exists()
+    assert not visible_scans(UserFactory()).filter(pk=flagged.pk).exists()
 
 
 def test_a_sites_flagged_case_is_on_its_readers_worklist_only(reader, flagged):

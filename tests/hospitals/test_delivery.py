@@ -12,9 +12,11 @@ import pydicom
 import pytest
 from django.utils import timezone
 
+from actions.readings import resend_undelivered_results, revision_in_sql
+from actions.reviews import sign_review
 from hospitals import delivery
 from hospitals.models import ResultDelivery, Site
-from hospitals.scan_results import revision_in_sql, revision_of
+from hospitals.scan_results import revision_of
 from reviews import services as reviews
 from scans.models import Scan
 
@@ -79,7 +81,7 @@ def test_a_signed_review_sends_a_verified_sr_into_the_same_study(
     site_with_destination.readers.add(reader)
     reviews.open_case_for_reading(scan, scan.latest_prediction)  # on the list whatever the model said
     assert reviews.claim(scan.pk, reader)
-    reviews.submit_review(scan, reader, finding="no_pneumonia", patient_note="Clear lungs.")
+    sign_review(scan, reader, finding="no_pneumonia", patient_note="Clear lungs.")
 
     first, signed = results_in(orthanc_sending, study_uid, SR_STORAGE, count=2)
     assert first.VerificationFlag == "UNVERIFIED" and signed.VerificationFlag == "VERIFIED"
@@ -141,7 +143,7 @@ def test_the_sweeper_queues_results_whose_task_never_ran(django_capture_on_commi
     recent = finished_ago(site_reading(site=lost.scan.site), hours=0.2)  # its retries may still be running
     nowhere = finished_ago(site_reading(), hours=3)  # a site without a destination
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert delivery.resend_undelivered() == 1
+        assert resend_undelivered_results() == 1
     assert len(callbacks) == 1
     assert {recent.scan.site.has_destination, nowhere.scan.site.has_destination} == {True, False}
 
@@ -153,7 +155,7 @@ def test_the_sweeper_queues_the_verified_sr_after_a_review_whose_task_never_ran(
     ResultDelivery.objects.create(scan=reading.scan, kind="sr", revision=1, sop_instance_uid="2.25.8", state="sent")
     ReviewFactory(prediction=reading, created_at=reading.scan.finished_at)
     with django_capture_on_commit_callbacks(execute=False):
-        assert delivery.resend_undelivered() == 1
+        assert resend_undelivered_results() == 1
 
 
 def everything_sent(scan, revision=1):
@@ -173,7 +175,7 @@ def test_the_sender_and_the_sweeper_agree_on_which_sites_have_a_destination(
     site = with_destination(reading.scan.site) if destination else reading.scan.site
 
     with django_capture_on_commit_callbacks(execute=False):
-        queued = delivery.resend_undelivered()
+        queued = resend_undelivered_results()
     everything_sent(reading.scan)
 
     assert site.has_destination == destination
@@ -202,7 +204,7 @@ def test_the_sender_and_the_sweeper_agree_on_the_current_revision(
     scan = Scan.objects.get(pk=reading.scan_id)
 
     with django_capture_on_commit_callbacks(execute=False):
-        queued = delivery.resend_undelivered()
+        queued = resend_undelivered_results()
 
     assert revision_of(scan) == (2 if reviewed else 1)
     assert Scan.objects.annotate(revision=revision_in_sql()).get(pk=scan.pk).revision == revision_of(scan)

@@ -49,7 +49,7 @@ def test_an_upload_with_the_broker_down_is_answered_and_kept_for_the_sweeper(
     record_timing(f"upload answered with Redis {fault}", seconds)
 
     assert seconds < ANSWER_WITHIN_SECONDS
-    assert f"scan {scan.pk} stays queued" in caplog.text  # the send did fail: the test broke the right broker
+    assert f"run_inference(scan_id={scan.pk}) not sent" in caplog.text  # the send did fail: the test broke the right broker
     assert scan.status == Scan.Status.QUEUED
     assert scan.image.storage.exists(scan.image.name)
     # The sweeper finds it, and a broker still down does not stop the sweeper either.
@@ -73,7 +73,7 @@ def test_uploads_during_a_redis_outage_are_all_read_once_it_is_back(
             during.append(scan)
             answer_times.append(seconds)
         assert all(scan.status == Scan.Status.QUEUED for scan in during)
-        assert caplog.text.count("stays queued for requeue_stuck_scans") == UPLOADS_DURING_OUTAGE
+        assert caplog.text.count("run_inference(scan_id=") == UPLOADS_DURING_OUTAGE
 
         redis_broker.redis.start()  # empty: whatever was not sent is not there
         requeued = requeue_stuck_scans(now=after_the_requeue_delay())
