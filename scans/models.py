@@ -74,9 +74,9 @@ class ScanQuerySet(models.QuerySet):
         return visible
 
     def with_latest_prediction(self):
-        """With the owner (or site and its DicomOrigin), the review case and its claim holder, and the readings
+        """With the owner (or site and its DicomOrigin), the review case, and the readings
         and reviews (newest first, as their models order them) with the reviewers, in four queries."""
-        return self.select_related("owner", "site", "dicom_origin", "review_case__claimed_by").prefetch_related(
+        return self.select_related("owner", "site", "dicom_origin", "review_case").prefetch_related(
             "predictions", "reviews__radiologist"
         )
 
