@@ -83,15 +83,33 @@ def open_case_for_reading(scan: Scan, prediction: Prediction, now: datetime | No
     return _open(scan, reason or case.reason, prediction, now or timezone.now(), chance)
 
 
-def request_review(scan: Scan, now: datetime | None = None) -> bool:
-    """The patient asks for a radiologist's review; False when the scan is unfinished, already reviewed
-    or already asked for."""
+# Where a patient's request for a review stands: the one rule the scan page and request_review share.
+NOTHING_TO_ASK = "nothing to ask"  # the reading is unfinished, or a radiologist has signed
+ASKED = "asked"
+ON_THE_WORKLIST = "on the worklist"  # a reason other than a quality-control sample put it there
+MAY_ASK = "may ask"
+
+
+def review_request_state(scan: Scan, case: ReviewCase | None) -> str:
+    """`case`: the scan's review case, or None. On the worklist already, a request is still taken (it is
+    noted, and the wait is kept); the page says so instead of offering the button."""
     if not scan.is_finished or scan.reviews.exists():
-        return False
+        return NOTHING_TO_ASK
+    if case is not None and case.requested_at is not None:
+        return ASKED
+    waiting = case is not None and case.state == ReviewCase.State.WAITING
+    if waiting and case.reason != ReviewCase.Reason.QC_SAMPLE:
+        return ON_THE_WORKLIST
+    return MAY_ASK
+
+
+def request_review(scan: Scan, now: datetime | None = None) -> bool:
+    """The patient asks for a radiologist's review; False when there is nothing to ask (unfinished or
+    reviewed) or it was asked for already."""
     now = now or timezone.now()
     with transaction.atomic():
         case = ReviewCase.objects.select_for_update().filter(scan=scan).first()
-        if case is not None and case.requested_at is not None:
+        if review_request_state(scan, case) in (NOTHING_TO_ASK, ASKED):
             return False
         case = _open(scan, ReviewCase.Reason.REQUESTED, scan.latest_prediction, now)
         ReviewCase.objects.filter(pk=case.pk).update(requested_at=now)

@@ -13,7 +13,8 @@ from django_htmx.http import HttpResponseClientRefresh
 from actions.scans import get_scan_for, previous_scan, show_scan, upload_scans
 from audit.services import Action, record
 from patients.models import Patient
-from reviews.models import waiting_case_of
+from reviews.models import review_case_of, waiting_case_of
+from reviews.services import review_request_state
 from scans import model_card
 from scans.forms import UploadForm
 from scans.models import Scan
@@ -108,6 +109,7 @@ def detail(request, pk: int):
         "ai_held": scan.status == Scan.Status.DONE and scan.ai_held_from(request.user),
         "previous": previous_scan(request.user, scan),
         "review_case": waiting_case_of(scan),
+        "review_request": review_request_state(scan, review_case_of(scan)),
     }
     return render(request, "scans/detail.html", context)
 
