@@ -63,3 +63,33 @@ def test_the_api_detail_that_returns_the_accession_number_records_it(reader, sit
 
     assert response.json()["accession_number"] == site_scan.dicom_origin.accession_number
     assert AuditEvent.objects.filter(object_type="dicomorigin", actor=reader, detail="api").count() == 1
+
+
+def test_the_admin_pages_that_show_a_sites_identifiers_record_them(site_scan):
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory(is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+
+    listed = client.get(reverse("admin:hospitals_dicomorigin_changelist"))
+    opened = client.get(reverse("admin:hospitals_dicomorigin_change", args=[site_scan.dicom_origin.pk]))
+
+    assert listed.status_code == opened.status_code == 200
+    assert site_scan.dicom_origin.accession_number in opened.content.decode()
+    events = AuditEvent.objects.filter(actor=staff, action="viewed", object_type="dicomorigin")
+    assert events.filter(object_id=site_scan.dicom_origin.pk, detail="admin").exists()
+    assert events.filter(detail="admin: list of DICOM origins").exists()
+
+
+def test_the_pdf_report_records_its_download_and_carries_no_site_identifier(reader, site_scan):
+    response = on_the_web(reader, reverse("scans:report", args=[site_scan.pk]))
+
+    assert response.status_code == 200
+    from scans.report import report_story
+
+    story = report_story(site_scan, reader)  # the PDF's text, before it is compressed onto pages
+    text = "\n".join(flowable.getPlainText() for flowable in story if hasattr(flowable, "getPlainText"))
+    assert site_scan.latest_prediction.model_version in text
+    assert site_scan.dicom_origin.accession_number not in text
+    assert AuditEvent.objects.filter(actor=reader, action="downloaded", object_id=site_scan.pk).exists()
