@@ -170,35 +170,41 @@ class Job(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ReferenceImport(models.Model):
-    """A zip of NORMAL/ and PNEUMONIA/ films uploaded by staff, read by a worker film by film."""
+class StaffJob(models.Model):
+    """Work staff asked for on a page, done by a worker: who asked, for which site, and how it stands."""
 
     Status = Job
 
     site = models.ForeignKey("hospitals.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    file = models.FileField(upload_to=reference_zip_path, max_length=255)
-    original_filename = models.CharField(max_length=255)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    films = models.PositiveIntegerField(default=0, help_text="Films in the zip.")
-    counts = models.JSONField(default=dict, help_text="Per class: imported, already there, refused.")
-    refused = models.JSONField(default=list, help_text="[{name, reason}] of the films not imported.")
-    message = models.TextField(blank=True, help_text="Why the import failed, in plain words.")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"Reference import {self.pk} ({self.get_status_display()})"
 
     @property
     def is_unfinished(self) -> bool:
         return self.status in (Job.QUEUED, Job.RUNNING)
+
+
+class ReferenceImport(StaffJob):
+    """A zip of NORMAL/ and PNEUMONIA/ films uploaded by staff, read by a worker film by film."""
+
+    file = models.FileField(upload_to=reference_zip_path, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    films = models.PositiveIntegerField(default=0, help_text="Films in the zip.")
+    counts = models.JSONField(default=dict, help_text="Per class: imported, already there, refused.")
+    refused = models.JSONField(default=list, help_text="[{name, reason}] of the films not imported.")
+    message = models.TextField(blank=True, help_text="Why the import failed, in plain words.")
+
+    def __str__(self):
+        return f"Reference import {self.pk} ({self.get_status_display()})"
 
     @property
     def done(self) -> int:
@@ -211,35 +217,18 @@ class ReferenceImport(models.Model):
         send_after_commit(IMPORT_TASK, import_id=self.pk)
 
 
-class AdaptationRun(models.Model):
+class AdaptationRun(StaffJob):
     """Staff asked for a head to be fitted on a site's reference cases; the worker's report lands here."""
 
-    Status = Job
-
-    site = models.ForeignKey("hospitals.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     report = models.JSONField(null=True, blank=True)
     reading_head = models.ForeignKey(
         ReadingHead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The head it fitted (none when too few cases to fit one).",
     )  # fmt: skip
     message = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return f"Adaptation run {self.pk} ({self.get_status_display()})"
-
-    @property
-    def is_unfinished(self) -> bool:
-        return self.status in (Job.QUEUED, Job.RUNNING)
 
     def start(self) -> None:
         from portal.celery import send_after_commit
