@@ -132,8 +132,9 @@ def image_reason(decoded: DecodedImage, parameters: GateParameters, small: np.nd
     return None
 
 
-def model_reason(model_input: np.ndarray, embedding: np.ndarray, parameters: GateParameters) -> str | None:
-    """Refusal reason from the image's layout and the CNN's features, or None."""
-    if parameters.layout.refuses(layout(model_input)) or parameters.embedding.refuses(embedding):
+def model_reason(model_input: np.ndarray, embedding_distance: float, parameters: GateParameters) -> str | None:
+    """Refusal reason from the image's layout and the CNN's features' distance, or None. The distance is
+    the caller's (parameters.embedding.distances): a reading keeps it, for drift."""
+    if parameters.layout.refuses(layout(model_input)) or embedding_distance > parameters.embedding.max_distance:
         return NOT_A_CHEST_XRAY
     return None

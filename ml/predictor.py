@@ -103,7 +103,8 @@ class Predictor:
         outputs = self.run_model(model_input)
         ran = time.perf_counter()
         embedding = outputs["embedding"][0]
-        reason = gate.model_reason(model_input[0], embedding, self.gate)
+        distance = float(self.gate.embedding.distances(embedding)[0])
+        reason = gate.model_reason(model_input[0], distance, self.gate)
         if reason:
             return Reading(version, reason=reason)
         return self.reading_from_logits(
@@ -111,6 +112,7 @@ class Predictor:
             outputs[self.heatmap_source][0],
             {"preprocess": (prepared - started) * 1000, "model": (ran - prepared) * 1000},
             embedding=embedding,
+            embedding_distance=distance,
             head=head,
             version=version,
         )
@@ -125,6 +127,7 @@ class Predictor:
         cam: np.ndarray,
         timings_ms: dict,
         embedding: np.ndarray | None = None,
+        embedding_distance: float | None = None,
         head: Head | None = None,
         version: str | None = None,
     ) -> Reading:
@@ -139,7 +142,7 @@ class Predictor:
             timings_ms=timings_ms,
             logit=float(logit),
             embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
-            embedding_distance=None if embedding is None else float(self.gate.embedding.distances(embedding)[0]),
+            embedding_distance=embedding_distance,
             threshold=head.threshold,
             review_from=head.review_from,
         )
