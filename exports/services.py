@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
-from accounts.emails import link, send_to_user
+from accounts.emails import in_language_of, link, send_to_user
 from exports.archive import export_zip
 from exports.models import DataExport
 from portal.celery import send_after_commit, transient_errors
@@ -51,7 +52,8 @@ def build(export_id: int) -> str:
     if export is None:
         return "skipped"
     try:
-        with export_zip(export.owner, export.patient) as archive:
+        # In the owner's language: the README and the PDF reports in the zip are for them.
+        with in_language_of(export.owner), export_zip(export.owner, export.patient) as archive:
             export.file.save("export.zip", File(archive), save=False)
     except transient_errors():
         raise  # the house task retries these
@@ -64,12 +66,14 @@ def build(export_id: int) -> str:
     export.status, export.ready_at = DataExport.Status.READY, timezone.now()
     export.save(update_fields=["file", "size_bytes", "status", "ready_at"])
     if export.owner.notify_by_email:
-        send_to_user(
-            export.owner,
-            "Your data export is ready",
-            f"The copy of your data you asked for is ready to download for {settings.EXPORT_KEEP_DAYS} days: "
-            f"{link(reverse('exports:page'))}",
-        )
+        with in_language_of(export.owner):
+            days = settings.EXPORT_KEEP_DAYS
+            body = ngettext(
+                "The copy of your data you asked for is ready to download for %(days)s day: %(url)s",
+                "The copy of your data you asked for is ready to download for %(days)s days: %(url)s",
+                days,
+            ) % {"days": days, "url": link(reverse("exports:page"))}
+            send_to_user(export.owner, gettext("Your data export is ready"), body)
     return DataExport.Status.READY
 
 

@@ -175,6 +175,9 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 # number a page renders (almost a quarter of the worklist's render time).
 USE_I18N = False
 USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Only British English's date-and-time is ours (portal/formats); other locales use Django's own.
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
