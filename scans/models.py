@@ -205,6 +205,13 @@ class Scan(models.Model):
         return self.patient.name
 
     @property
+    def shown_status_reason(self) -> str:
+        """Why the scan failed or was refused, in the reader's language. The worker stores the English
+        sentence (it has no reader); the model's and the worker's sentences are in the catalogues, so the
+        ones without figures in them translate. One with figures (a size, a modality) stays English."""
+        return gettext(self.status_reason) if self.status_reason else ""
+
+    @property
     def sent_by(self) -> str:
         """Who sent the X-ray: the parent's account, or the site."""
         return self.site.name if self.site_id else self.owner.email
