@@ -26,7 +26,8 @@ from tests.factories import UserFactory, private_media  # noqa: F401
 from tests.hostile.corpus import ACTIONABLE, EITHER, REFUSE, build_corpus, source_xray
 
 CORPUS = build_corpus()
-STORED_NAME = re.compile(r"^(scans/\d{4}/\d{2}/[0-9a-f]{32}\.png|dicom/\d{4}/\d{2}/[0-9a-f]{32}\.dcm)$")
+# The clean PNG, the de-identified DICOM, and for a JPEG or PNG the Secondary Capture made for DICOMweb.
+STORED_NAME = re.compile(r"^(scans/\d{4}/\d{2}/[0-9a-f]{32}\.png|dicom/\d{4}/\d{2}/[0-9a-f]{32}(-sc)?\.dcm)$")
 
 
 def _api_available() -> bool:
@@ -160,7 +161,8 @@ def assert_stored_clean(case, scans, stored):
     scan = scans[0]
     assert scan.status == Scan.Status.QUEUED
     assert scan.original_filename == (case.shown_name or sanitise_filename(case.filename))
-    names = [name for name in (scan.image.name, scan.dicom_file.name) if name]
+    capture = scan.dicom_instance.capture.name if hasattr(scan, "dicom_instance") else ""
+    names = [name for name in (scan.image.name, scan.dicom_file.name, capture) if name]
     assert all(STORED_NAME.match(name) for name in names), names
     assert len(stored) == len(names)
     png = scan.image.read()
