@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import link, send_to_user
+from accounts.language import in_language_of
 from exports.archive import export_zip
 from exports.models import DataExport
 from portal.celery import send_after_commit, transient_errors
@@ -51,7 +52,8 @@ def build(export_id: int) -> str:
     if export is None:
         return "skipped"
     try:
-        with export_zip(export.owner, export.patient) as archive:
+        # The reports inside, and the email below, in the owner's language: a worker has no request.
+        with in_language_of(export.owner), export_zip(export.owner, export.patient) as archive:
             export.file.save("export.zip", File(archive), save=False)
     except transient_errors():
         raise  # the house task retries these
@@ -64,12 +66,13 @@ def build(export_id: int) -> str:
     export.status, export.ready_at = DataExport.Status.READY, timezone.now()
     export.save(update_fields=["file", "size_bytes", "status", "ready_at"])
     if export.owner.notify_by_email:
-        send_to_user(
-            export.owner,
-            "Your data export is ready",
-            f"The copy of your data you asked for is ready to download for {settings.EXPORT_KEEP_DAYS} days: "
-            f"{link(reverse('exports:page'))}",
-        )
+        with in_language_of(export.owner):
+            send_to_user(
+                export.owner,
+                "Your data export is ready",
+                f"The copy of your data you asked for is ready to download for {settings.EXPORT_KEEP_DAYS} days: "
+                f"{link(reverse('exports:page'))}",
+            )
     return DataExport.Status.READY
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.emails import link, send_to_user
+from accounts.emails import email_date, link, send_to_user
+from accounts.language import in_language_of
 from portal.celery import send_after_commit
 from reviews.models import Review
 
@@ -21,8 +22,9 @@ def notify_review_done(review: Review) -> bool:
 def send_review_done_email(review_id: int) -> None:
     review = Review.objects.select_related("scan__owner").get(pk=review_id)
     scan = review.scan
-    body = (
-        f"A radiologist has reviewed the X-ray you uploaded on {scan.created_at:%d %B %Y}. "
-        f"Log in to read their finding and note: {link(scan.get_absolute_url())}"
-    )
-    send_to_user(scan.owner, "A radiologist has reviewed your X-ray", body)
+    with in_language_of(scan.owner):
+        body = (
+            f"A radiologist has reviewed the X-ray you uploaded on {email_date(scan.created_at)}. "
+            f"Log in to read their finding and note: {link(scan.get_absolute_url())}"
+        )
+        send_to_user(scan.owner, "A radiologist has reviewed your X-ray", body)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.emails import link, send_to_user
+from accounts.emails import email_date, link, send_to_user
+from accounts.language import in_language_of
 from portal.celery import send_after_commit
 from scans.models import Scan
 
@@ -32,11 +33,12 @@ def notify_result_ready(scan: Scan) -> bool:
 
 def send_result_ready_email(scan_id: int) -> None:
     scan = Scan.objects.select_related("owner").get(pk=scan_id)
-    if scan.status == Scan.Status.DONE:
-        subject = "The reading of your X-ray is ready"
-        news = "The computer reading of the X-ray you uploaded on {date} is ready."
-    else:
-        subject = "We could not read your X-ray"
-        news = "We could not read the X-ray you uploaded on {date}; the page says why and what you can do."
-    body = f"{news.format(date=f'{scan.created_at:%d %B %Y}')} Log in to see it: {link(scan.get_absolute_url())}"
-    send_to_user(scan.owner, subject, body)
+    with in_language_of(scan.owner):
+        if scan.status == Scan.Status.DONE:
+            subject = "The reading of your X-ray is ready"
+            news = "The computer reading of the X-ray you uploaded on {date} is ready."
+        else:
+            subject = "We could not read your X-ray"
+            news = "We could not read the X-ray you uploaded on {date}; the page says why and what you can do."
+        body = f"{news.format(date=email_date(scan.created_at))} Log in to see it: {link(scan.get_absolute_url())}"
+        send_to_user(scan.owner, subject, body)

@@ -58,9 +58,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    # After sessions and before CommonMiddleware, as Django asks; URLs carry no language prefix.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AccountLanguageMiddleware",  # needs request.user, overrides LocaleMiddleware's pick
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -82,6 +85,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "scans.context_processors.upload_limits",
@@ -168,12 +172,23 @@ def _mailer(url: str) -> dict:
     return {"BACKEND": parsed["EMAIL_BACKEND"]}
 
 
+# Parents read the portal in their own language: LocaleMiddleware takes it from the language cookie (the
+# picker in every page's footer) or Accept-Language, and accounts.middleware.AccountLanguageMiddleware
+# from a signed-in user's saved choice. Radiologist and staff pages are written in English only.
+# Each language is named in itself, as the picker lists it. "en-gb" keeps British date formats.
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("pt", "Português"),
+    ("zh-hans", "简体中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own formats for the languages whose Django formats we change (portal/formats/<locale>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
+USE_I18N = True
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
-# English only: no translations ship and no LocaleMiddleware picks a language, so the translation
-# machinery had nothing to do but look the active language up, several times per date, URL and
-# number a page renders (almost a quarter of the worklist's render time).
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
