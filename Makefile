@@ -60,11 +60,13 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	scripts/ensure-dicom-peers
+	scripts/ensure-gettext
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # No ensure-chromium or ensure-dicom-peers: --fast leaves out every test that needs them (tests/tiers.py).
 test-fast: $(VENV)/.installed-test
+	scripts/ensure-gettext
 	@mkdir -p $(FAST_VAR_DIR)
 	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
