@@ -9,12 +9,11 @@ import contextlib
 import functools
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-
-from allauth.account.models import EmailAddress
 
 from accounts.models import User
 from portal.celery import app, send_now
