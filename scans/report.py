@@ -15,7 +15,6 @@ from django.utils.formats import date_format
 from django.utils.html import strip_tags
 from PIL import Image
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus import Image as PdfImage
@@ -23,11 +22,12 @@ from reportlab.platypus import Image as PdfImage
 from ml.errors import UnreadableImage
 from ml.preprocessing import decode
 from scans.models import Prediction, Scan
+from scans.report_fonts import StylesForLanguage
 
 THUMBNAIL_PIXELS = 800
 THUMBNAIL_WIDTH = 80 * mm
 TITLE = "Chest X-ray screening report"
-STYLES = getSampleStyleSheet()
+STYLES = StylesForLanguage()
 
 
 def render_report(scan: Scan, user) -> bytes:
