@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, User
 
@@ -28,7 +29,7 @@ class PreferencesForm(forms.ModelForm):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Token name", help_text="What the token is for, e.g. the program that will use it."
+        max_length=100, label=_("Token name"), help_text=_("What the token is for, e.g. the program that will use it.")
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -43,7 +44,7 @@ class ApiTokenForm(forms.Form):
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -53,5 +54,5 @@ class DeleteAccountForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.", code="wrong_password")
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
         return password

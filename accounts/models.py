@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.language import language_choices, offered
 
@@ -47,9 +48,7 @@ class User(AbstractUser):
     username = None
     email = models.EmailField("email address", unique=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT, db_index=True)
-    notify_by_email = models.BooleanField(
-        "email me when a result or review is ready", default=True
-    )
+    notify_by_email = models.BooleanField("email me when a result or review is ready", default=True)
     # Blank until chosen: pages then follow the language cookie or Accept-Language. Sign-up saves the
     # language the sign-up page was read in, so a worker's emails reach a new parent in it too.
     language = models.CharField(max_length=16, blank=True, default="", choices=language_choices)
@@ -126,7 +125,11 @@ class ApiToken(models.Model):
         """Why this user may not have another token (they hold the most allowed), or None: the web's form
         and the API's token endpoint both ask here."""
         if user.api_tokens.count() >= cls.MAX_PER_USER:
-            return f"You have {cls.MAX_PER_USER} API tokens already; revoke one on your account page first."
+            return ngettext(
+                "You have %(count)s API token already; revoke one on your account page first.",
+                "You have %(count)s API tokens already; revoke one on your account page first.",
+                cls.MAX_PER_USER,
+            ) % {"count": cls.MAX_PER_USER}
         return None
 
     @classmethod

@@ -4,6 +4,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,7 +22,7 @@ def preferences(request):
         user = form.save()
         if user.language:
             translation.activate(user.language)  # the message below, and the pages after, in the new language
-        messages.success(request, "Your preferences were saved.")
+        messages.success(request, gettext("Your preferences were saved."))
         return redirect("accounts:preferences")
     return render(request, "accounts/preferences.html", {"form": form})
 
@@ -63,7 +64,10 @@ def revoke_api_token(request, pk: int):
     token = get_own_api_token(request, pk)
     token.delete()
     record(request, Action.CHANGED, request.user, detail=f"API token {token.prefix} revoked")
-    messages.success(request, f"The token \u201c{token.name}\u201d was revoked; programs using it are locked out.")
+    messages.success(
+        request,
+        gettext("The token \u201c%(name)s\u201d was revoked; programs using it are locked out.") % {"name": token.name},
+    )
     return redirect("accounts:api_tokens")
 
 
@@ -83,5 +87,5 @@ def delete_account(request):
     record(request, Action.DELETED, user, detail="account deleted by its owner")
     user.delete_with_files()
     logout(request)
-    messages.success(request, "Your account, your X-rays and everything about them were deleted.")
+    messages.success(request, gettext("Your account, your X-rays and everything about them were deleted."))
     return redirect("home")

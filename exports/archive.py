@@ -13,6 +13,7 @@ import zipfile
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from audit.models import AuditEvent
 from scans.models import Scan
@@ -20,7 +21,9 @@ from scans.report import render_report
 
 # Exports up to this size stay in memory; larger ones go to a temporary file.
 IN_MEMORY_BYTES = 20 * 1024 * 1024
-README = """Your data from the pneumonia screening portal, exported {when}.
+# Translators: the README of a parent's data export. Keep the file names and the column layout;
+# translate the descriptions. when is a date and time.
+README = gettext_lazy("""Your data from the pneumonia screening portal, exported %(when)s.
 
 account.json            your account and preferences (not in a copy of one person's X-rays)
 scans/<id>/scan.json    each X-ray: whose it is (the profile), age, symptoms, upload facts, status, the
@@ -30,7 +33,7 @@ scans/<id>/heatmap-*.png  the areas that influenced each reading most
 scans/<id>/deidentified.dcm  for DICOM uploads: the copy kept without what identifies you
 scans/<id>/report.pdf   the report of the X-ray
 access-log.json         who viewed, downloaded or changed your X-rays and account, and when
-"""
+""")
 
 
 def export_zip(user, patient=None):
@@ -41,7 +44,7 @@ def export_zip(user, patient=None):
         scans = scans.filter(patient=patient)
     stream = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES)
     with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", README.format(when=_iso(timezone.now())))
+        archive.writestr("README.txt", README % {"when": _iso(timezone.now())})
         if patient is None:
             archive.writestr("account.json", _json(account_record(user)))
         for scan in scans.with_latest_prediction().select_related("patient"):
@@ -68,7 +71,9 @@ def _copy(archive: zipfile.ZipFile, field_file, name: str) -> None:
         with field_file.open("rb") as stored:
             archive.writestr(name, stored.read())
     except FileNotFoundError:
-        archive.writestr(name + ".missing.txt", "This file was missing from storage when you exported your data.")
+        archive.writestr(
+            name + ".missing.txt", gettext("This file was missing from storage when you exported your data.")
+        )
 
 
 def account_record(user) -> dict:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.emails import link, send_to_user
 from accounts.language import in_language_of
@@ -52,7 +53,7 @@ def build(export_id: int) -> str:
     if export is None:
         return "skipped"
     try:
-        # The reports inside, and the email below, in the owner's language: a worker has no request.
+        # In the owner's language: the README and the PDF reports in the zip are for them.
         with in_language_of(export.owner), export_zip(export.owner, export.patient) as archive:
             export.file.save("export.zip", File(archive), save=False)
     except transient_errors():
@@ -67,12 +68,13 @@ def build(export_id: int) -> str:
     export.save(update_fields=["file", "size_bytes", "status", "ready_at"])
     if export.owner.notify_by_email:
         with in_language_of(export.owner):
-            send_to_user(
-                export.owner,
-                "Your data export is ready",
-                f"The copy of your data you asked for is ready to download for {settings.EXPORT_KEEP_DAYS} days: "
-                f"{link(reverse('exports:page'))}",
-            )
+            days = settings.EXPORT_KEEP_DAYS
+            body = ngettext(
+                "The copy of your data you asked for is ready to download for %(days)s day: %(url)s",
+                "The copy of your data you asked for is ready to download for %(days)s days: %(url)s",
+                days,
+            ) % {"days": days, "url": link(reverse("exports:page"))}
+            send_to_user(export.owner, gettext("Your data export is ready"), body)
     return DataExport.Status.READY
 
 

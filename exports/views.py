@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import Action, record
@@ -25,10 +26,10 @@ def exports_page(request):
         chosen = request.POST.get("patient") or None
         patient = patients.filter(pk=chosen).first() if chosen and chosen.isdecimal() else None
         if chosen and patient is None:
-            messages.error(request, "Choose one of your profiles, or everything.")
+            messages.error(request, gettext("Choose one of your profiles, or everything."))
             return redirect("exports:page")
         services.request_export(request.user, patient)
-        messages.success(request, "Your data is being prepared. This page shows when it is ready.")
+        messages.success(request, gettext("Your data is being prepared. This page shows when it is ready."))
         return redirect("exports:page")
     exports = request.user.data_exports.select_related("patient")[:SHOWN]
     template = "exports/_list.html" if request.htmx else "exports/page.html"

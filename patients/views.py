@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from patients.forms import PatientForm
@@ -18,7 +19,9 @@ def patient_list(request):
     if form.is_valid():
         form.instance.owner = request.user
         patient = form.save()
-        messages.success(request, f"{patient.name} was added. Choose them when you upload their X-ray.")
+        messages.success(
+            request, gettext("%(name)s was added. Choose them when you upload their X-ray.") % {"name": patient.name}
+        )
         return redirect("patients:list")
     patients = Patient.objects.of(request.user).annotate(scan_count=Count("scans"))
     return render(request, "patients/list.html", {"patients": patients, "form": form})
@@ -33,6 +36,9 @@ def patient_edit(request, pk: int):
     form = PatientForm(request.POST or None, instance=patient)
     if form.is_valid():
         form.save()
-        messages.success(request, f"{patient.name}'s profile was saved. Ages at new X-rays use the new date.")
+        messages.success(
+            request,
+            gettext("%(name)s's profile was saved. Ages at new X-rays use the new date.") % {"name": patient.name},
+        )
         return redirect("patients:list")
     return render(request, "patients/edit.html", {"patient": patient, "form": form})

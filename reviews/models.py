@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from scans.models import Prediction, Scan
 
@@ -172,9 +173,11 @@ class ReviewCase(models.Model):
 
 class Review(models.Model):
     class Finding(models.TextChoices):
-        PNEUMONIA = "pneumonia", "Pneumonia"
-        NO_PNEUMONIA = "no_pneumonia", "No pneumonia"
-        INCONCLUSIVE = "inconclusive", "Inconclusive \u2014 repeat imaging advised"
+        # Translators: a radiologist's finding, shown to the parent (and in lower case in the image's text).
+        PNEUMONIA = "pneumonia", _("Pneumonia")
+        NO_PNEUMONIA = "no_pneumonia", _("No pneumonia")
+        # Translators: the radiologist could not decide; "repeat imaging" means another X-ray.
+        INCONCLUSIVE = "inconclusive", _("Inconclusive \u2014 repeat imaging advised")
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
     # PROTECT: a radiologist who signed reviews is deactivated, never deleted, so the record keeps its author.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from accounts.emails import email_date, link, send_to_user
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from accounts.emails import link, send_to_user
 from accounts.language import in_language_of
 from portal.celery import send_after_commit
 from reviews.models import Review
@@ -23,8 +27,10 @@ def send_review_done_email(review_id: int) -> None:
     review = Review.objects.select_related("scan__owner").get(pk=review_id)
     scan = review.scan
     with in_language_of(scan.owner):
-        body = (
-            f"A radiologist has reviewed the X-ray you uploaded on {email_date(scan.created_at)}. "
-            f"Log in to read their finding and note: {link(scan.get_absolute_url())}"
-        )
-        send_to_user(scan.owner, "A radiologist has reviewed your X-ray", body)
+        body = gettext(
+            "A radiologist has reviewed the X-ray you uploaded on %(date)s. Log in to read their finding and note: %(url)s"
+        ) % {
+            "date": date_format(timezone.localtime(scan.created_at), "DATE_FORMAT"),
+            "url": link(scan.get_absolute_url()),
+        }
+        send_to_user(scan.owner, gettext("A radiologist has reviewed your X-ray"), body)

@@ -7,6 +7,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actions.reviews import sign_review
@@ -95,11 +96,13 @@ def request_review(request, pk: int):
     scan = get_scan_for(request, pk, owner_only=True)
     if services.request_review(scan):
         record(request, Action.REQUESTED, scan)
-        messages.success(request, "You asked for a radiologist's review. We will let you know when it is done.")
+        messages.success(
+            request, gettext("You asked for a radiologist's review. We will let you know when it is done.")
+        )
     elif not scan.is_finished:
-        messages.error(request, "You can ask for a review once the computer reading is finished.")
+        messages.error(request, gettext("You can ask for a review once the computer reading is finished."))
     else:
-        messages.info(request, "A radiologist's review was already asked for or done.")
+        messages.info(request, gettext("A radiologist's review was already asked for or done."))
     return redirect(scan)
 
 

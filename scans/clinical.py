@@ -9,10 +9,15 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import formats
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 TRAINED_FROM_MONTHS = 12  # first birthday
 TRAINED_UNTIL_MONTHS = 71  # the day before the sixth birthday: "aged one to five"
-IMCI_SOURCE = (
+# Translators: cite WHO's own title of IMCI in your language where it has one (e.g. AIEPI in Spanish,
+# PCIME in French, AIDPI in Portuguese, 儿童疾病综合管理 in Chinese).
+IMCI_SOURCE = _(
     "WHO Integrated Management of Childhood Illness (IMCI): danger signs in a child with cough or difficult breathing"
 )
 
@@ -20,21 +25,27 @@ IMCI_SOURCE = (
 class Symptom(models.TextChoices):
     """The symptoms we ask about (the seed's list). The API's `symptoms` codes are these values."""
 
-    COUGH = "cough", "Cough"
-    FEVER = "fever", "Fever, sweats or chills"
-    SHORT_OF_BREATH = "short_of_breath", "Shortness of breath or fast breathing"
-    CHEST_PAIN = "chest_pain", "Chest pain when breathing or coughing"
-    FATIGUE = "fatigue", "Tiredness"
-    STOMACH = "stomach", "Nausea, vomiting or diarrhoea"
-    LOW_TEMPERATURE = "low_temperature", "Unusually low temperature"
-    CONFUSION = "confusion", "Confusion or unusual drowsiness"
+    COUGH = "cough", _("Cough")
+    FEVER = "fever", _("Fever, sweats or chills")
+    SHORT_OF_BREATH = "short_of_breath", _("Shortness of breath or fast breathing")
+    CHEST_PAIN = "chest_pain", _("Chest pain when breathing or coughing")
+    FATIGUE = "fatigue", _("Tiredness")
+    STOMACH = "stomach", _("Nausea, vomiting or diarrhoea")
+    LOW_TEMPERATURE = "low_temperature", _("Unusually low temperature")
+    CONFUSION = "confusion", _("Confusion or unusual drowsiness")
     # IMCI's danger signs, asked as plain questions.
-    CHEST_INDRAWING = "chest_indrawing", "The lower chest pulls in when breathing in"
-    UNABLE_TO_DRINK = "unable_to_drink", "Not able to drink or breastfeed"
-    VOMITS_EVERYTHING = "vomits_everything", "Vomits everything"
-    CONVULSIONS = "convulsions", "Fits (convulsions)"
-    LETHARGY = "lethargy", "Very sleepy, hard to wake, or unconscious"
-    STRIDOR = "stridor", "A harsh noise when breathing in while calm (stridor)"
+    # Translators: IMCI danger sign "chest indrawing", in words a parent uses; check WHO's IMCI translation.
+    CHEST_INDRAWING = "chest_indrawing", _("The lower chest pulls in when breathing in")
+    # Translators: IMCI danger sign "unable to drink or breastfeed".
+    UNABLE_TO_DRINK = "unable_to_drink", _("Not able to drink or breastfeed")
+    # Translators: IMCI danger sign "vomits everything".
+    VOMITS_EVERYTHING = "vomits_everything", _("Vomits everything")
+    # Translators: IMCI danger sign "convulsions"; the everyday word first, the medical one in brackets.
+    CONVULSIONS = "convulsions", _("Fits (convulsions)")
+    # Translators: IMCI danger sign "lethargic or unconscious".
+    LETHARGY = "lethargy", _("Very sleepy, hard to wake, or unconscious")
+    # Translators: IMCI sign "stridor in a calm child"; the everyday words first, the medical one in brackets.
+    STRIDOR = "stridor", _("A harsh noise when breathing in while calm (stridor)")
 
 
 DANGER_SIGNS = (
@@ -60,44 +71,65 @@ def fast_breathing_limit(age_months: int | None) -> int | None:
 
 def danger_signs(symptoms, breaths_per_minute: int | None, age_months: int | None) -> list[str]:
     """The danger signs reported, in words, fast breathing for age included."""
-    signs = [Symptom(code).label for code in DANGER_SIGNS if code in set(symptoms or ())]
+    signs = [str(Symptom(code).label) for code in DANGER_SIGNS if code in set(symptoms or ())]
     limit = fast_breathing_limit(age_months)
     if limit is not None and breaths_per_minute is not None and breaths_per_minute >= limit:
-        signs.append(f"Fast breathing for age ({breaths_per_minute} breaths a minute; fast from {limit})")
+        # Translators: IMCI "fast breathing" for the child's age; breaths is the count the parent made,
+        # limit IMCI's threshold (60 under 2 months, 50 to 11 months, 40 to 4 years).
+        signs.append(
+            gettext("Fast breathing for age (%(breaths)s breaths a minute; fast from %(limit)s)")
+            % {"breaths": breaths_per_minute, "limit": limit}
+        )
     return signs
 
 
 def urgent_care(signs: list[str]) -> str | None:
+    """One sentence naming every sign: the list joined in the language's way, whole sentence translated."""
     if not signs:
         return None
-    return (
-        "Seek medical care now: " + "; ".join(sign[0].lower() + sign[1:] for sign in signs) + " "
-        + ("is a danger sign that needs" if len(signs) == 1 else "are danger signs that need")
-        + f" a clinician today, whatever the computer reading says. Source: {IMCI_SOURCE}."
-    )  # fmt: skip
+    # Translators: separates the danger signs in the urgent-care sentence (English "; ").
+    separator = pgettext("list of danger signs", "; ")
+    listed = separator.join(sign[0].lower() + sign[1:] for sign in signs)
+    # Translators: the urgent-care panel (WHO IMCI). signs is one or more danger signs, each starting in
+    # lower case; source is WHO's title of IMCI. An instruction to get care at once, not advice.
+    sentence = ngettext(
+        "Seek medical care now: %(signs)s is a danger sign that needs a clinician today, whatever the "
+        "computer reading says. Source: %(source)s.",
+        "Seek medical care now: %(signs)s are danger signs that need a clinician today, whatever the "
+        "computer reading says. Source: %(source)s.",
+        len(signs),
+    )
+    return sentence % {"signs": listed, "source": IMCI_SOURCE}
 
 
 def percent_words(probability: float) -> str:
     """A model's probability as people should read it: never a certain "0%" or "100%"."""
+    # Translators: a probability under 1%: never "0%", the model is never certain.
     if probability < 0.01:
-        return "<1%"
+        return gettext("<1%")
+    # Translators: a probability over 99%: never "100%", the model is never certain.
     if probability > 0.99:
-        return ">99%"
-    return f"{round(probability * 100)}%"
+        return gettext(">99%")
+    # Translators: a whole percentage, e.g. "82%" (French "82 %").
+    return gettext("%(percent)s%%") % {"percent": formats.number_format(round(probability * 100))}
 
 
 def age_words(age_months: int | None) -> str:
     if age_months is None:
-        return "age unknown"
+        return gettext("age unknown")
     if age_months < 24:
-        return f"{age_months} month{'s' if age_months != 1 else ''}"
-    return f"{age_months // 12} years"
+        return ngettext("%(months)s month", "%(months)s months", age_months) % {"months": age_months}
+    years = age_months // 12
+    return ngettext("%(years)s year", "%(years)s years", years) % {"years": years}
 
 
 def describe_age(age_months: int) -> str:
     if age_months < 24:
-        return f"{age_months}-month-old"
-    return f"{age_months // 12}-year-old"
+        # Translators: as in "for a 7-month-old it may be wrong".
+        return ngettext("%(months)s-month-old", "%(months)s-month-old", age_months) % {"months": age_months}
+    years = age_months // 12
+    # Translators: as in "for a 7-year-old it may be wrong".
+    return ngettext("%(years)s-year-old", "%(years)s-year-old", years) % {"years": years}
 
 
 def is_outside_training_ages(age_months: int | None) -> bool:
@@ -109,14 +141,15 @@ def population_warning(age_months: int | None) -> str | None:
     if not is_outside_training_ages(age_months):
         return None
     if age_months is None:
-        return (
+        return gettext(
             "We do not know the age at this X-ray. This computer reading was made for children aged one to "
             "five; for anyone else it may be wrong \u2014 a radiologist will look at it."
         )
-    return (
-        "This computer reading was made for children aged one to five; for a "
-        f"{describe_age(age_months)} it may be wrong \u2014 a radiologist will look at it."
-    )
+    # Translators: age is e.g. "7-month-old" or "9-year-old" (see those strings).
+    return gettext(
+        "This computer reading was made for children aged one to five; for a %(age)s it may be wrong "
+        "\u2014 a radiologist will look at it."
+    ) % {"age": describe_age(age_months)}
 
 
 # The bands agreement is monitored in (reviews.monitoring), in the order they are shown.

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from patients.models import Patient
 from scans.clinical import DANGER_SIGNS, EVERYDAY_SYMPTOMS
@@ -32,32 +34,34 @@ class ClinicalContextForm(forms.Form):
     patient = forms.ModelChoiceField(
         queryset=Patient.objects.none(),
         required=False,
-        label="Whose X-ray is this?",
-        empty_label="Someone new (or not said)",
+        label=_("Whose X-ray is this?"),
+        empty_label=_("Someone new (or not said)"),
     )
-    new_patient_name = forms.CharField(label="Their name or a nickname", max_length=80, required=False)
+    new_patient_name = forms.CharField(label=_("Their name or a nickname"), max_length=80, required=False)
     new_patient_date_of_birth = forms.DateField(
-        label="Their date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Their date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     symptoms = forms.MultipleChoiceField(
-        label="Symptoms now (tick any)",
+        label=_("Symptoms now (tick any)"),
         choices=[(symptom.value, symptom.label) for symptom in EVERYDAY_SYMPTOMS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     danger_signs = forms.MultipleChoiceField(
-        label="Signs that need a doctor today (tick any)",
+        # Translators: heading of the WHO IMCI danger signs a parent can tick.
+        label=_("Signs that need a doctor today (tick any)"),
         choices=[(sign.value, sign.label) for sign in DANGER_SIGNS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    illness_days = forms.IntegerField(label="Days of illness so far", min_value=0, max_value=365, required=False)
+    illness_days = forms.IntegerField(label=_("Days of illness so far"), min_value=0, max_value=365, required=False)
     breaths_per_minute = forms.IntegerField(
-        label="Breaths in one minute, counted while calm (optional)",
+        # Translators: the IMCI breathing count, a parent counts breaths for one full minute.
+        label=_("Breaths in one minute, counted while calm (optional)"),
         min_value=5,
         max_value=150,
         required=False,
-        help_text="Watch the chest or belly rise for a full minute.",
+        help_text=_("Watch the chest or belly rise for a full minute."),
     )
 
     def __init__(self, *args, account, **kwargs):
@@ -70,7 +74,7 @@ class ClinicalContextForm(forms.Form):
     def clean_new_patient_date_of_birth(self):
         born = self.cleaned_data["new_patient_date_of_birth"]
         if born and born > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.", code="future_birth")
+            raise forms.ValidationError(_("The date of birth cannot be in the future."), code="future_birth")
         return born
 
     def clean(self):
@@ -81,7 +85,7 @@ class ClinicalContextForm(forms.Form):
             and not cleaned.get("new_patient_date_of_birth")
             and not self.has_error("new_patient_date_of_birth")
         ):
-            self.add_error("new_patient_date_of_birth", "Give the new person's date of birth, for their age.")
+            self.add_error("new_patient_date_of_birth", _("Give the new person's date of birth, for their age."))
         return cleaned
 
     def clinical_context(self) -> ClinicalContext:
@@ -107,16 +111,19 @@ class ClinicalContextForm(forms.Form):
 class UploadForm(ClinicalContextForm):
     field_order = ["files"]  # then whose X-ray and the context
     files = MultipleFileField(
-        label="Chest X-ray files",
-        error_messages={"required": "Choose at least one X-ray file to upload."},
+        label=_("Chest X-ray files"),
+        error_messages={"required": _("Choose at least one X-ray file to upload.")},
     )
 
     def clean_files(self):
         files = self.cleaned_data["files"]
         limit = settings.SCAN_MAX_FILES_PER_UPLOAD
         if len(files) > limit:
-            raise forms.ValidationError(
-                f"You chose {len(files)} files; you can upload up to {limit} at a time. Upload the rest in another go.",
-                code="too_many_files",
+            # Translators: count is always more than limit.
+            message = ngettext(
+                "You chose %(count)s files; you can upload up to %(limit)s at a time. Upload the rest in another go.",
+                "You chose %(count)s files; you can upload up to %(limit)s at a time. Upload the rest in another go.",
+                len(files),
             )
+            raise forms.ValidationError(message % {"count": len(files), "limit": limit}, code="too_many_files")
         return files

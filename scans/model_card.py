@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ml.constants import ARTIFACTS_DIR, MANIFEST_NAME
 
@@ -14,18 +17,22 @@ from ml.constants import ARTIFACTS_DIR, MANIFEST_NAME
 # their key as title.
 SET_DESCRIPTIONS = {
     "report": (
-        "X-rays locked away for this report",
-        "Chest X-rays from the same hospital that the model never saw while learning and that no choice "
-        "about the model was made on.",
+        _("X-rays locked away for this report"),
+        _(
+            "Chest X-rays from the same hospital that the model never saw while learning and that no choice "
+            "about the model was made on."
+        ),
     ),
     "proxy_report": (
-        "Unusual-looking X-rays",
-        "X-rays whose exposure, contrast, borders or sharpness are the least typical of the hospital's films, "
-        "kept out of training as a stand-in for X-rays from other machines.",
+        _("Unusual-looking X-rays"),
+        _(
+            "X-rays whose exposure, contrast, borders or sharpness are the least typical of the hospital's films, "
+            "kept out of training as a stand-in for X-rays from other machines."
+        ),
     ),
     "report_perturbed": (
-        "The locked X-rays, made harder",
-        "Copies cropped, blurred, darker or lighter, noisier and re-compressed, like X-rays from other machines.",
+        _("The locked X-rays, made harder"),
+        _("Copies cropped, blurred, darker or lighter, noisier and re-compressed, like X-rays from other machines."),
     ),
 }
 # Sets the thresholds and calibration were chosen on: their figures flatter the model, so patients are
@@ -33,20 +40,27 @@ SET_DESCRIPTIONS = {
 CHOSEN_ON = {"selection", "proxy_selection"}
 # (path in a set, name, explanation, shown as a percentage); the 95 % interval is added where known.
 ROWS = (
-    (("sensitivity",), "Sensitivity", "Of X-rays with pneumonia, the share the model called pneumonia.", True),
-    (("specificity",), "Specificity", "Of X-rays without pneumonia, the share the model called normal.", True),
-    (("accuracy",), "Accuracy", "Share of all X-rays read correctly.", True),
-    (("auc",), "AUC", "How well the model ranks pneumonia above normal X-rays: 1 is perfect, 0.5 is chance.", False),
+    # Translators: the model's validation figures, for parents. Sensitivity, specificity and AUC are the
+    # usual medical terms; the explanations say what each means.
+    (("sensitivity",), _("Sensitivity"), _("Of X-rays with pneumonia, the share the model called pneumonia."), True),
+    (("specificity",), _("Specificity"), _("Of X-rays without pneumonia, the share the model called normal."), True),
+    (("accuracy",), _("Accuracy"), _("Share of all X-rays read correctly."), True),
+    (
+        ("auc",),
+        _("AUC"),
+        _("How well the model ranks pneumonia above normal X-rays: 1 is perfect, 0.5 is chance."),
+        False,
+    ),
     (
         ("flagged_for_review", "sensitivity"),
-        "Pneumonia caught by the review flag",
-        "Of X-rays with pneumonia, the share flagged for a radiologist (pneumonia suspected or uncertain).",
+        _("Pneumonia caught by the review flag"),
+        _("Of X-rays with pneumonia, the share flagged for a radiologist (pneumonia suspected or uncertain)."),
         True,
     ),
     (
         ("flagged_for_review", "share_of_images"),
-        "X-rays flagged for review",
-        "Share of all X-rays flagged for a radiologist.",
+        _("X-rays flagged for review"),
+        _("Share of all X-rays flagged for a radiologist."),
         True,
     ),
 )
@@ -110,11 +124,18 @@ def _lookup(figures: dict, path: tuple[str, ...]):
 
 def _format(value: float, percent: bool, interval) -> str:
     def one(number: float) -> str:
-        return f"{number:.1%}" if percent else f"{number:.3f}"
+        if percent:
+            return gettext("%(percent)s%%") % {"percent": formats.number_format(number * 100, 1)}
+        return formats.number_format(number, 3)
 
     text = one(value)
     if isinstance(interval, list | tuple) and len(interval) == 2:
-        text += f" (95% interval {one(interval[0])} to {one(interval[1])})"
+        # Translators: a 95% confidence interval of a figure, e.g. "(95% interval 88.1% to 93.0%)".
+        text = gettext("%(value)s (95%% interval %(low)s to %(high)s)") % {
+            "value": text,
+            "low": one(interval[0]),
+            "high": one(interval[1]),
+        }
     return text
 
 
@@ -122,12 +143,18 @@ def _images(figures: dict) -> str:
     images, pneumonia, normal = (figures.get(key) for key in ("images", "pneumonia", "normal"))
     if not isinstance(images, int):
         return ""
-    detail = (
-        f": {pneumonia:,} with pneumonia, {normal:,} without"
-        if isinstance(pneumonia, int) and isinstance(normal, int)
-        else ""
-    )
-    return f"{images:,} images{detail}"
+
+    def count(number: int) -> str:
+        return formats.number_format(number, force_grouping=True)
+
+    if isinstance(pneumonia, int) and isinstance(normal, int):
+        # Translators: the X-rays of a validation set, e.g. "624 images: 390 with pneumonia, 234 without".
+        return gettext("%(images)s images: %(pneumonia)s with pneumonia, %(normal)s without") % {
+            "images": count(images),
+            "pneumonia": count(pneumonia),
+            "normal": count(normal),
+        }
+    return gettext("%(images)s images") % {"images": count(images)}
 
 
 def band_of(prediction) -> tuple[int, int] | None:

@@ -10,6 +10,8 @@ from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from scans import clinical
 
@@ -29,13 +31,14 @@ def heatmap_path(prediction: Prediction, filename: str) -> str:
     return f"heatmaps/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
 
 
+# Translators: names of DICOM fields kept in a parent's de-identified copy, shown with their values.
 DICOM_KEPT_LABELS = {
-    "StudyDescription": "Study description",
-    "ViewPosition": "View position",
-    "Modality": "Modality",
-    "BodyPartExamined": "Body part",
-    "PatientAge": "Age at the X-ray",
-    "PatientSex": "Sex",
+    "StudyDescription": _("Study description"),
+    "ViewPosition": _("View position"),
+    "Modality": _("Modality"),
+    "BodyPartExamined": _("Body part"),
+    "PatientAge": _("Age at the X-ray"),
+    "PatientSex": _("Sex"),
 }
 
 
@@ -89,11 +92,13 @@ class ScanQuerySet(models.QuerySet):
 
 class Scan(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
+        # Translators: the status badge of an uploaded X-ray (waiting in line for the computer reading).
+        QUEUED = "queued", pgettext_lazy("scan status", "Queued")
+        PROCESSING = "processing", pgettext_lazy("scan status", "Processing")
+        DONE = "done", pgettext_lazy("scan status", "Done")
+        FAILED = "failed", pgettext_lazy("scan status", "Failed")
+        # Translators: the image was refused as not a chest X-ray.
+        REJECTED = "rejected", pgettext_lazy("scan status", "Rejected")
 
     UNFINISHED = (Status.QUEUED, Status.PROCESSING)
 
@@ -195,7 +200,8 @@ class Scan(models.Model):
         """Whose X-ray, as a page names it: the profile's name, or for a site's study the site's (the
         patient's identity stays in hospitals.DicomOrigin, shown to the site's readers apart)."""
         if self.site_id:
-            return f"A {self.site.name} patient"
+            # Translators: whose X-ray, for a study a hospital sent; site is the hospital's name.
+            return gettext("A %(site)s patient") % {"site": self.site.name}
         return self.patient.name
 
     @property
@@ -282,8 +288,9 @@ class Prediction(models.Model):
     the model's in-memory answer (a Reading that refused the image becomes the scan's status instead)."""
 
     class Label(models.TextChoices):
-        NORMAL = "normal", "No pneumonia detected"
-        PNEUMONIA = "pneumonia", "Pneumonia suspected"
+        # Translators: the computer reading's two labels; shown capitalised and, in sentences, in lower case.
+        NORMAL = "normal", _("No pneumonia detected")
+        PNEUMONIA = "pneumonia", _("Pneumonia suspected")
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="predictions")
     model_version = models.CharField(max_length=64)
@@ -328,16 +335,27 @@ class Prediction(models.Model):
     def natural_frequency(self) -> str:
         """The calibrated probability as a count of X-rays a parent can picture."""
         tenths = round(self.probability * 10)
+        # Translators: natural frequencies, a probability as a count a parent can picture. Keep the
+        # shape "Of X-rays ..., about N in 10 showed pneumonia" and the numbers as digits.
         if self.probability >= 0.95:
-            count = "more than 9 in 10"
-        elif tenths >= 1:
-            count = f"about {tenths} in 10"
-        elif self.probability >= 0.01:
-            count = f"about {max(round(self.probability * 100), 1)} in 100"
-        else:
-            count = "fewer than 1 in 100"
-        return (
-            f"Of X-rays the computer reads like this one, {count} showed pneumonia "
+            return gettext(
+                "Of X-rays the computer reads like this one, more than 9 in 10 showed pneumonia "
+                "(in the children aged one to five it was tested on)."
+            )
+        if tenths >= 1:
+            # Translators: count is 1 to 9: "about 3 in 10".
+            return gettext(
+                "Of X-rays the computer reads like this one, about %(count)s in 10 showed pneumonia "
+                "(in the children aged one to five it was tested on)."
+            ) % {"count": tenths}
+        if self.probability >= 0.01:
+            # Translators: count is 1 to 5: "about 4 in 100".
+            return gettext(
+                "Of X-rays the computer reads like this one, about %(count)s in 100 showed pneumonia "
+                "(in the children aged one to five it was tested on)."
+            ) % {"count": max(round(self.probability * 100), 1)}
+        return gettext(
+            "Of X-rays the computer reads like this one, fewer than 1 in 100 showed pneumonia "
             "(in the children aged one to five it was tested on)."
         )
 
@@ -351,7 +369,8 @@ class Prediction(models.Model):
     @property
     def band_words(self) -> str:
         """The band as every page, alt text and the PDF word it: "Uncertain", or the label's words."""
-        return "Uncertain" if self.indeterminate else self.get_label_display()
+        # Translators: the reading's band between "No pneumonia detected" and "Pneumonia suspected".
+        return gettext("Uncertain") if self.indeterminate else str(self.get_label_display())
 
     @property
     def band(self) -> str:

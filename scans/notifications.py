@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
-from accounts.emails import email_date, link, send_to_user
+from accounts.emails import link, send_to_user
 from accounts.language import in_language_of
 from portal.celery import send_after_commit
 from scans.models import Scan
@@ -34,11 +36,15 @@ def notify_result_ready(scan: Scan) -> bool:
 def send_result_ready_email(scan_id: int) -> None:
     scan = Scan.objects.select_related("owner").get(pk=scan_id)
     with in_language_of(scan.owner):
+        words = {"date": date_format(timezone.localtime(scan.created_at), "DATE_FORMAT")}
         if scan.status == Scan.Status.DONE:
-            subject = "The reading of your X-ray is ready"
-            news = "The computer reading of the X-ray you uploaded on {date} is ready."
+            subject = gettext("The reading of your X-ray is ready")
+            news = gettext("The computer reading of the X-ray you uploaded on %(date)s is ready.") % words
         else:
-            subject = "We could not read your X-ray"
-            news = "We could not read the X-ray you uploaded on {date}; the page says why and what you can do."
-        body = f"{news.format(date=email_date(scan.created_at))} Log in to see it: {link(scan.get_absolute_url())}"
+            subject = gettext("We could not read your X-ray")
+            news = (
+                gettext("We could not read the X-ray you uploaded on %(date)s; the page says why and what you can do.")
+                % words
+            )
+        body = gettext("%(news)s Log in to see it: %(url)s") % {"news": news, "url": link(scan.get_absolute_url())}
         send_to_user(scan.owner, subject, body)

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Min, Sum
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import ngettext
 
 WINDOW = timedelta(hours=1)
 
@@ -26,9 +27,18 @@ def refusal(user, size_bytes: int, now=None) -> tuple[str, int] | None:
         return None
     wait = max(1, int((recent["oldest"] + WINDOW - now).total_seconds())) if recent["oldest"] else 3600
     at = timezone.localtime(now + timedelta(seconds=wait))
-    reason = (
-        f"You have uploaded {files} X-ray{'s' if files != 1 else ''} ({used / 1_000_000:.0f} MB) in the last hour, "
-        f"the most we accept per hour ({settings.SCAN_UPLOADS_PER_HOUR} files, "
-        f"{settings.SCAN_UPLOAD_BYTES_PER_HOUR // 1_000_000} MB). Nothing was stored; upload it again after {at:%H:%M}."
-    )
+    # Translators: used and limit_size are in megabytes; time is a time of day such as "14:05".
+    reason = ngettext(
+        "You have uploaded %(files)s X-ray (%(used)s MB) in the last hour, the most we accept per hour "
+        "(%(limit_files)s files, %(limit_size)s MB). Nothing was stored; upload it again after %(time)s.",
+        "You have uploaded %(files)s X-rays (%(used)s MB) in the last hour, the most we accept per hour "
+        "(%(limit_files)s files, %(limit_size)s MB). Nothing was stored; upload it again after %(time)s.",
+        files,
+    ) % {
+        "files": files,
+        "used": f"{used / 1_000_000:.0f}",
+        "limit_files": settings.SCAN_UPLOADS_PER_HOUR,
+        "limit_size": settings.SCAN_UPLOAD_BYTES_PER_HOUR // 1_000_000,
+        "time": formats.time_format(at, "H:i"),
+    }
     return reason, wait

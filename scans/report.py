@@ -13,28 +13,46 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import strip_tags
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus import Image as PdfImage
 
 from ml.errors import UnreadableImage
 from ml.preprocessing import decode
 from scans.models import Prediction, Scan
-from scans.report_fonts import StylesForLanguage
 
 THUMBNAIL_PIXELS = 800
 THUMBNAIL_WIDTH = 80 * mm
-TITLE = "Chest X-ray screening report"
-STYLES = StylesForLanguage()
+TITLE = _("Chest X-ray screening report")
+STYLES = getSampleStyleSheet()
+# Reportlab's standard fonts cover the Latin alphabets (Spanish, French, Portuguese) but not Chinese:
+# for it, the Adobe CID font every PDF reader carries, so no font file ships or is embedded.
+CHINESE_FONT = "STSong-Light"
+pdfmetrics.registerFont(UnicodeCIDFont(CHINESE_FONT))
+CHINESE_STYLES = {
+    name: ParagraphStyle(f"{name}-zh", parent=STYLES[name], fontName=CHINESE_FONT, wordWrap="CJK")
+    for name in ("Title", "Heading2", "BodyText", "Italic")
+}
 
 
 def render_report(scan: Scan, user) -> bytes:
-    """The report as this user may read it (a reading held back for review is left out)."""
+    """The report as this user may read it (a reading held back for review is left out), in the active
+    language."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, title=TITLE, author="Pneumonia screening", leftMargin=18 * mm, rightMargin=18 * mm
+        buffer,
+        pagesize=A4,
+        title=str(TITLE),
+        author=gettext("Pneumonia screening"),
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
     )
     document.build(report_story(scan, user))
     return buffer.getvalue()
@@ -42,16 +60,21 @@ def render_report(scan: Scan, user) -> bytes:
 
 def report_story(scan: Scan, user) -> list[Flowable]:
     reading = scan.reading_for(user)
+    status = gettext("Status: %(status)s.") % {"status": scan.get_status_display()}
     return [
-        Paragraph(TITLE, STYLES["Title"]),
-        _paragraph(f"X-ray uploaded {_when(scan.created_at)}: {scan.original_filename} (scan {scan.pk})"),
-        _paragraph(f"Status: {scan.get_status_display()}. {scan.status_reason}".strip()),
+        Paragraph(escape(str(TITLE)), _style("Title")),
+        # Translators: the PDF report's first line: when, the file's name and the scan's number.
+        _paragraph(
+            gettext("X-ray uploaded %(when)s: %(filename)s (scan %(number)s)")
+            % {"when": _when(scan.created_at), "filename": scan.original_filename, "number": scan.pk}
+        ),
+        _paragraph(f"{status} {scan.status_reason}".strip()),
         _thumbnails(scan, reading),
         *_reading_section(scan, reading),
         *_review_section(scan),
         Spacer(1, 6 * mm),
         _paragraph(disclaimer(), "Italic"),
-        _paragraph(f"Report made {_when(timezone.now())}.", "Italic"),
+        _paragraph(gettext("Report made %(when)s.") % {"when": _when(timezone.now())}, "Italic"),
     ]
 
 
@@ -61,33 +84,47 @@ def disclaimer() -> str:
 
 
 def _reading_section(scan: Scan, reading: Prediction | None) -> list[Flowable]:
-    heading = Paragraph("Computer reading", STYLES["Heading2"])
+    heading = Paragraph(escape(gettext("Computer reading")), _style("Heading2"))
     if reading is None:
         return [heading, _paragraph(_no_reading_reason(scan))]
-    call = reading.band_words
-    flag = "Flagged for a radiologist's review." if reading.needs_review else "Not flagged for review."
+    if reading.needs_review:
+        flag = gettext("Flagged for a radiologist's review.")
+    else:
+        flag = gettext("Not flagged for review.")
+    # Translators: band is the reading ("Uncertain", "Pneumonia suspected"...), percent e.g. "82%".
+    call = gettext("%(band)s: %(percent)s estimated chance of pneumonia.") % {
+        "band": reading.band_words,
+        "percent": reading.display_percent,
+    }
     return [
         heading,
-        _paragraph(f"{call}: {reading.display_percent} estimated chance of pneumonia. {flag}"),
-        _paragraph(f"Model version {reading.model_version}, read {_when(reading.created_at)}."),
+        _paragraph(f"{call} {flag}"),
+        _paragraph(
+            gettext("Model version %(version)s, read %(when)s.")
+            % {"version": reading.model_version, "when": _when(reading.created_at)}
+        ),
     ]
 
 
 def _no_reading_reason(scan: Scan) -> str:
     if not scan.is_finished:
-        return "Not ready yet: the computer is still reading the X-ray."
+        return gettext("Not ready yet: the computer is still reading the X-ray.")
     if scan.status != Scan.Status.DONE:
-        return "The computer could not read this image."
-    return "Held until a radiologist has reviewed the X-ray."
+        return gettext("The computer could not read this image.")
+    return gettext("Held until a radiologist has reviewed the X-ray.")
 
 
 def _review_section(scan: Scan) -> list[Flowable]:
     review = scan.latest_review
-    heading = Paragraph("Radiologist's review", STYLES["Heading2"])
+    heading = Paragraph(escape(gettext("Radiologist's review")), _style("Heading2"))
     if review is None:
-        return [heading, _paragraph("No radiologist has reviewed this X-ray.")]
+        return [heading, _paragraph(gettext("No radiologist has reviewed this X-ray."))]
     # Patient-facing fields only: the internal note is for clinicians and never printed.
-    lines = [heading, _paragraph(f"Finding: {review.get_finding_display()} ({_when(review.created_at)}).")]
+    finding = gettext("Finding: %(finding)s (%(when)s).") % {
+        "finding": review.get_finding_display(),
+        "when": _when(review.created_at),
+    }
+    lines = [heading, _paragraph(finding)]
     if review.patient_note:
         lines.append(_paragraph(review.patient_note))
     return lines
@@ -96,7 +133,7 @@ def _review_section(scan: Scan) -> list[Flowable]:
 def _thumbnails(scan: Scan, reading: Prediction | None) -> Flowable:
     xray = _stored_picture(scan.image)
     if xray is None:
-        return _paragraph("The X-ray image is not available.")
+        return _paragraph(gettext("The X-ray image is not available."))
     cells = [_pdf_image(xray)]
     heatmap = _stored_picture(reading.heatmap, grey=False) if reading and reading.heatmap else None
     if heatmap is not None:
@@ -129,8 +166,13 @@ def _pdf_image(picture: Image.Image) -> PdfImage:
 
 
 def _paragraph(text: str, style: str = "BodyText") -> Paragraph:
-    return Paragraph(escape(text), STYLES[style])
+    return Paragraph(escape(text), _style(style))
+
+
+def _style(name: str) -> ParagraphStyle:
+    """The style in a font that has the active language's characters."""
+    return CHINESE_STYLES[name] if (get_language() or "").lower().startswith("zh") else STYLES[name]
 
 
 def _when(moment) -> str:
-    return date_format(timezone.localtime(moment), "j M Y, H:i")
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")

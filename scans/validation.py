@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 
 from ml.deidentify import DeidentifiedDicom, deidentify
 from ml.errors import UnreadableImage
@@ -80,23 +82,30 @@ def check_size(size_bytes: int | None, limit: int | None = None) -> None:
     limit = limit or settings.SCAN_MAX_UPLOAD_BYTES
     if not size_bytes:
         raise ValidationError(
-            "The file is empty (0 bytes). Check that you chose the right file and upload it again.",
+            gettext("The file is empty (0 bytes). Check that you chose the right file and upload it again."),
             code="empty",
         )
     if size_bytes > limit:
         raise ValidationError(
-            f"This file is {format_size(size_bytes)}; the limit is {format_size(limit)}. "
-            "Export a smaller copy of the X-ray (for example as JPEG) and upload that.",
+            gettext(
+                "This file is %(size)s; the limit is %(limit)s. "
+                "Export a smaller copy of the X-ray (for example as JPEG) and upload that."
+            )
+            % {"size": format_size(size_bytes), "limit": format_size(limit)},
             code="too_big",
         )
 
 
 def format_size(size_bytes: int) -> str:
-    """Sizes as people read them: "45 MB", "30.4 MB", "512 KB", "900 bytes" (binary units, like the OS)."""
-    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+    """Sizes as people read them: "45 MB", "30.4 MB", "512 KB", "900 bytes" (binary units, like the OS),
+    the number written and the unit named as the active language does."""
+    # Translators: file sizes; French writes "Mo"/"Ko"/"octets", Chinese may keep MB/KB.
+    units = ((gettext("%(size)s MB"), 1024 * 1024), (gettext("%(size)s KB"), 1024))
+    for unit, factor in units:
         if size_bytes >= factor:
-            return f"{size_bytes / factor:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size_bytes} bytes"
+            number = round(size_bytes / factor, 1)
+            return unit % {"size": formats.number_format(number, 0 if number == int(number) else 1)}
+    return gettext("%(size)s bytes") % {"size": size_bytes}
 
 
 def sanitise_filename(name: str | None) -> str:

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -56,10 +57,17 @@ def upload(request):
         return render(request, "scans/upload.html", {"form": fresh, "outcome": outcome})
     if len(outcome.created) == 1:  # the reading arrives on the X-ray's own page
         return redirect(outcome.created[0])
+    uploaded = len(outcome.created)
     messages.success(
         request,
-        f"{len(outcome.created)} X-rays uploaded for {context.patient.name}. "
-        "Each reading appears below as soon as it is ready, usually within a minute.",
+        ngettext(
+            "%(count)s X-ray uploaded for %(name)s. "
+            "Each reading appears below as soon as it is ready, usually within a minute.",
+            "%(count)s X-rays uploaded for %(name)s. "
+            "Each reading appears below as soon as it is ready, usually within a minute.",
+            uploaded,
+        )
+        % {"count": uploaded, "name": context.patient.name},
     )
     return redirect(context.patient)
 
@@ -170,5 +178,9 @@ def delete(request, pk: int):
         return render(request, "scans/delete.html", {"scan": scan})
     scan.delete_with_files()
     record(request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk)
-    messages.success(request, f"The X-ray \u201c{scan.original_filename}\u201d and its results were deleted.")
+    messages.success(
+        request,
+        gettext("The X-ray \u201c%(filename)s\u201d and its results were deleted.")
+        % {"filename": scan.original_filename},
+    )
     return redirect("scans:history")

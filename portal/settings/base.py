@@ -185,7 +185,7 @@ LANGUAGES = [
     ("zh-hans", "简体中文"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-# Our own formats for the languages whose Django formats we change (portal/formats/<locale>/formats.py).
+# Only British English's date-and-time is ours (portal/formats); other locales use Django's own.
 FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

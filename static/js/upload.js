@@ -1,5 +1,6 @@
 // Progressive enhancement of the upload form: drag and drop, a list of the chosen files, and early
 // warnings about the limits. The server checks everything again; without this file the form still works.
+// Its words come from the form's data attributes, translated by the page; {placeholders} are filled here.
 (function () {
   "use strict";
 
@@ -12,24 +13,35 @@
   const button = form.querySelector("[data-upload-button]");
   const maxFiles = Number(form.dataset.maxFiles);
   const maxBytes = Number(form.dataset.maxBytes);
+  const language = document.documentElement.lang || undefined;
 
-  // As the server words sizes (scans.validation.format_size): binary units, one decimal at most.
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return name in values ? String(values[name]) : whole;
+    });
+  }
+
+  // As the server words sizes (scans.validation.format_size): binary units, one decimal at most,
+  // the number written as the page's language writes it.
   function readableSize(bytes) {
-    const units = [["MB", 1024 * 1024], ["KB", 1024]];
-    for (const [unit, factor] of units) {
-      if (bytes >= factor) return (bytes / factor).toFixed(1).replace(/\.0$/, "") + " " + unit;
+    const units = [[form.dataset.sizeMb, 1024 * 1024], [form.dataset.sizeKb, 1024]];
+    for (const [template, factor] of units) {
+      if (bytes >= factor) {
+        const number = Number((bytes / factor).toFixed(1)).toLocaleString(language, {maximumFractionDigits: 1});
+        return fill(template, {size: number});
+      }
     }
-    return bytes + " bytes";
+    return fill(form.dataset.sizeBytes, {size: bytes.toLocaleString(language)});
   }
 
   function problems(files) {
     const found = [];
     if (files.length > maxFiles) {
-      found.push("You chose " + files.length + " files; you can upload up to " + maxFiles + " at a time.");
+      found.push(fill(form.dataset.tooMany, {count: files.length}));
     }
     for (const file of files) {
       if (file.size > maxBytes) {
-        found.push(file.name + " is " + readableSize(file.size) + "; the limit is " + form.dataset.maxSize + ".");
+        found.push(fill(form.dataset.tooBig, {filename: file.name, size: readableSize(file.size)}));
       }
     }
     return found;
@@ -74,6 +86,6 @@
     }
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
-    button.textContent = "Uploading…";
+    button.textContent = form.dataset.uploading;
   });
 })();
