@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from audit.services import Action, record
-from hospitals.models import DicomOrigin
+from hospitals.models import DicomOrigin, Site
 from reviews.models import reached_by_reviewing
 from scans import quota
 from scans.models import Scan, sees_every_scan
@@ -19,13 +19,16 @@ from scans.validation import ValidatedUpload, sanitise_filename, validate_upload
 
 
 def visible_scans(user):
-    """Patients: their own. A site's readers: the site's studies. Radiologists: also what reviewing reaches
-    (reviews.models.reached_by_reviewing). Staff: what their permissions allow."""
+    """Patients: their own. A site's readers, and its systems (its service account): the site's studies.
+    Radiologists: also what reviewing reaches (reviews.models.reached_by_reviewing). Staff: what their
+    permissions allow."""
     if not user.is_authenticated:
         return Scan.objects.none()
     if sees_every_scan(user):
         return Scan.objects.all()
-    own_and_sites_read = Scan.objects.of_account_or_sites_read_by(user)
+    # What the site's systems sent, they may read back (DICOMweb), while the site is active.
+    sent_by_sites_systems = Scan.objects.filter(site__in=Site.objects.filter(service_account=user, is_active=True))
+    own_and_sites_read = Scan.objects.of_account_or_sites_read_by(user) | sent_by_sites_systems
     if not user.is_radiologist:
         return own_and_sites_read
     return own_and_sites_read | Scan.objects.filter(reached_by_reviewing(user))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.translation import override
 from pydicom import dcmread
 
 from hospitals.fhir import diagnostic_report
@@ -26,6 +26,7 @@ from hospitals.results import (
     structured_report,
 )
 from scans.models import Scan
+from scans.uids import installation
 
 FHIR_JSON = "application/fhir+json"
 # Secondary Capture Image Storage: what a JPEG or PNG upload is, said in DICOM.
@@ -46,24 +47,26 @@ def result_source(scan: Scan, reading, *, with_images: bool = False) -> ResultSo
     return ResultSource(study_reference(scan), ai_result(scan, reading, with_images=with_images), revision_of(scan))
 
 
+# What goes back to a hospital's systems is written in the portal's own language, whatever language the
+# person or worker asking reads the portal in: a PACS stores it once for every reader of the study.
+RESULTS_LANGUAGE = "en-gb"
+
+
+@override(RESULTS_LANGUAGE)
 def structured_report_of(source: ResultSource):
     return structured_report(source.study, source.result, revision=source.revision)
 
 
+@override(RESULTS_LANGUAGE)
 def heatmap_capture_of(source: ResultSource):
     """Needs a source made with_images. One capture per reading: a review changes the report, not where
     the model looked."""
     return heatmap_capture(source.study, source.result, revision=1)
 
 
+@override(RESULTS_LANGUAGE)
 def diagnostic_report_of(source: ResultSource, *, scan_url: str) -> dict:
     return diagnostic_report(source.study, source.result, scan_url=scan_url)
-
-
-def installation() -> str:
-    """This portal's mark in the UIDs it makes, derived from its secret key (as de-identification's UIDs
-    are): stable while the key is, and different from any other installation's."""
-    return salted_hmac("hospitals.result-uids", "", algorithm="sha256").hexdigest()[:32]
 
 
 def revision_of(scan: Scan) -> int:

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from actions.readings import record_reading
 from adaptation.heads import head_for
@@ -21,11 +22,12 @@ from scans.models import Prediction, Scan
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-FAILED_AFTER_ATTEMPTS = (
+# Stored in English, as the model's refusals are; Scan.shown_status_reason translates them for the reader.
+FAILED_AFTER_ATTEMPTS = gettext_noop(
     "We could not read this X-ray after several attempts. Our team has been notified; "
     "you can delete it and upload the file again."
 )
-FAILED_UNEXPECTEDLY = (
+FAILED_UNEXPECTEDLY = gettext_noop(
     "Something went wrong while reading this X-ray. Our team has been notified; "
     "you can delete it and upload the file again."
 )

@@ -20,7 +20,7 @@ from pydicom.uid import generate_uid
 
 from ml.dicom_patient import patient_age_months, patient_sex
 from ml.dicom_values import full_text, kept_text, value_vr
-from ml.errors import UnreadableImage
+from ml.errors import UnreadableImage, gettext_noop
 
 # At most 64 characters (VR LO); the code sequence names the profile and its option in full.
 METHOD = "PS3.15 Annex E Basic; retain patient chars.; clean study desc."
@@ -146,13 +146,17 @@ def deidentify(data: bytes, uid_secret: str) -> DeidentifiedDicom:
         dataset = dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as error:
         raise UnreadableImage(
-            "The DICOM file is damaged and could not be read. "
-            "Export it again from the X-ray system and upload the new file."
+            gettext_noop(
+                "The DICOM file is damaged and could not be read. "
+                "Export it again from the X-ray system and upload the new file."
+            )
         ) from error
     if "TransferSyntaxUID" not in getattr(dataset, "file_meta", {}):
         raise UnreadableImage(
-            "The DICOM file is damaged: its header is incomplete. "
-            "Export it again from the X-ray system and upload the new file."
+            gettext_noop(
+                "The DICOM file is damaged: its header is incomplete. "
+                "Export it again from the X-ray system and upload the new file."
+            )
         )
     identifying = _identifying_parts(dataset)
     age_months, sex = patient_age_months(dataset), patient_sex(dataset)

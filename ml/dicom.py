@@ -21,7 +21,7 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder
 from pydicom.uid import JPEG2000TransferSyntaxes, JPEGLSLossless, JPEGLSNearLossless, RLELossless
 
 from ml.constants import MAX_IMAGE_PIXELS
-from ml.errors import UnreadableImage
+from ml.errors import UnreadableImage, gettext_noop
 from ml.images import DecodedImage, stretch, too_large
 
 RADIOGRAPHY_MODALITIES = {"CR", "DX", "DR", "RG", "OT", ""}
@@ -47,8 +47,10 @@ def decode_dicom(data: bytes) -> DecodedImage:
         dataset = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as error:
         raise UnreadableImage(
-            "The DICOM file is damaged and could not be read. "
-            "Export it again from the X-ray system and upload the new file."
+            gettext_noop(
+                "The DICOM file is damaged and could not be read. "
+                "Export it again from the X-ray system and upload the new file."
+            )
         ) from error
     _refuse_what_is_not_a_chest_radiograph(dataset)
     pixels = _pixels(dataset)
@@ -62,24 +64,32 @@ def _refuse_what_is_not_a_chest_radiograph(dataset) -> None:
     modality = str(dataset.get("Modality", "")).upper()
     if modality not in RADIOGRAPHY_MODALITIES:
         raise UnreadableImage(
-            f"This DICOM file is a {modality} study, not a chest X-ray. This tool only reads chest radiographs."
+            gettext_noop(
+                "This DICOM file is a %(modality)s study, not a chest X-ray. This tool only reads chest radiographs."
+            ),
+            modality=modality,
         )
     body_part = str(dataset.get("BodyPartExamined", "")).upper().strip()
     if body_part not in CHEST_BODY_PARTS:
-        raise UnreadableImage(f"This DICOM file shows the {body_part.lower()}, not the chest. Upload a chest X-ray.")
+        raise UnreadableImage(
+            gettext_noop("This DICOM file shows the %(body_part)s, not the chest. Upload a chest X-ray."),
+            body_part=body_part.lower(),
+        )
     if str(dataset.get("ViewPosition", "")).upper().strip() in LATERAL_VIEWS:
         raise UnreadableImage(
-            "This DICOM file is a lateral (side) view; the computer reads frontal (PA or AP) chest X-rays only."
+            gettext_noop(
+                "This DICOM file is a lateral (side) view; the computer reads frontal (PA or AP) chest X-rays only."
+            )
         )
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
-        raise UnreadableImage("This DICOM file holds several frames. Upload a single chest X-ray image.")
+        raise UnreadableImage(gettext_noop("This DICOM file holds several frames. Upload a single chest X-ray image."))
     if "PixelData" not in dataset:
-        raise UnreadableImage("This DICOM file holds no image. Upload the X-ray image itself.")
+        raise UnreadableImage(gettext_noop("This DICOM file holds no image. Upload the X-ray image itself."))
     rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
     if rows * columns > MAX_IMAGE_PIXELS:
         raise too_large(columns, rows)
     if int(dataset.get("SamplesPerPixel", 1)) != 1:
-        raise UnreadableImage("This DICOM file is in colour, not a radiograph. Upload a chest X-ray.")
+        raise UnreadableImage(gettext_noop("This DICOM file is in colour, not a radiograph. Upload a chest X-ray."))
 
 
 def _pixels(dataset) -> np.ndarray:

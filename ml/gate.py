@@ -16,16 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ml.errors import gettext_noop
 from ml.images import DecodedImage
 from ml.preprocessing import squash
 
-COLOUR_PHOTO = (
+COLOUR_PHOTO = gettext_noop(
     "This looks like a colour photograph or picture, not an X-ray. Upload the X-ray image file itself "
     "(exported from the X-ray system or viewer), not a photo of it."
 )
-BLANK = "The image is blank or almost uniform. Check that you chose the right file and upload the X-ray again."
-DOCUMENT = "This looks like a document, screenshot or drawing, not an X-ray. Upload the X-ray image file itself."
-NOT_A_CHEST_XRAY = (
+BLANK = gettext_noop(
+    "The image is blank or almost uniform. Check that you chose the right file and upload the X-ray again."
+)
+DOCUMENT = gettext_noop(
+    "This looks like a document, screenshot or drawing, not an X-ray. Upload the X-ray image file itself."
+)
+NOT_A_CHEST_XRAY = gettext_noop(
     "This does not look like a frontal chest X-ray. This tool only reads front-view chest X-rays; "
     "photographs, other body parts and other kinds of scans (CT, MRI, ultrasound) cannot be read."
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.constants import MAX_IMAGE_PIXELS
-from ml.errors import UnreadableImage
+from ml.errors import UnreadableImage, gettext_noop
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,23 @@ class DecodedImage:
 
 
 def too_large(width: int | None = None, height: int | None = None) -> UnreadableImage:
-    dimensions = f" ({width}\u00d7{height} pixels)" if width else ""
+    limit = MAX_IMAGE_PIXELS // 1_000_000
+    if not width:
+        return UnreadableImage(
+            gettext_noop(
+                "The image is too large. The limit is %(limit)s megapixels; "
+                "export a smaller copy of the X-ray and upload that."
+            ),
+            limit=limit,
+        )
     return UnreadableImage(
-        f"The image is too large{dimensions}. The limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-        "export a smaller copy of the X-ray and upload that."
+        gettext_noop(
+            "The image is too large (%(width)s\u00d7%(height)s pixels). The limit is %(limit)s megapixels; "
+            "export a smaller copy of the X-ray and upload that."
+        ),
+        width=width,
+        height=height,
+        limit=limit,
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ml.constants import GREY_LEVELS, IMAGE_SIZE, MAX_IMAGE_PIXELS
-from ml.errors import UnreadableImage
+from ml.errors import UnreadableImage, gettext_noop
 from ml.images import DecodedImage, stretch, too_large
 
 ACCEPTED_FORMATS = ("JPEG", "PNG")
@@ -36,14 +36,16 @@ def read_bytes(source: bytes | str | Path) -> bytes:
     try:
         return Path(source).read_bytes()
     except OSError as error:
-        raise UnreadableImage(f"The file could not be read ({error.strerror or error}).") from error
+        raise UnreadableImage(
+            gettext_noop("The file could not be read (%(detail)s)."), detail=error.strerror or str(error)
+        ) from error
 
 
 def decode(source: bytes | str | Path) -> DecodedImage:
     """Decode JPEG, PNG or DICOM bytes fully, refusing anything else with a reason a person can act on."""
     data = read_bytes(source)
     if not data:
-        raise UnreadableImage("The file is empty.")
+        raise UnreadableImage(gettext_noop("The file is empty."))
     if is_dicom(data):
         from ml.dicom import decode_dicom  # pydicom is only imported when a DICOM arrives
 
@@ -54,15 +56,19 @@ def decode(source: bytes | str | Path) -> DecodedImage:
 def _decode_picture(data: bytes) -> DecodedImage:
     image = _open_picture(data)
     if getattr(image, "n_frames", 1) > 1:
-        raise UnreadableImage("This image has several frames (an animation). Upload a single still X-ray image.")
+        raise UnreadableImage(
+            gettext_noop("This image has several frames (an animation). Upload a single still X-ray image.")
+        )
     source_format = image.format or "PNG"  # exif_transpose returns a copy without it
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableImage(
-            "The image is damaged or incomplete and could not be decoded. "
-            "Export it again from the X-ray viewer and upload the new file."
+            gettext_noop(
+                "The image is damaged or incomplete and could not be decoded. "
+                "Export it again from the X-ray viewer and upload the new file."
+            )
         ) from error
     high_bit_depth = image.mode in _HIGH_BIT_MODES or image.mode in ("I", "F")
     grey, colourfulness = _to_grey(image)
@@ -79,20 +85,26 @@ def _open_picture(data: bytes) -> Image.Image:
         raise too_large() from error
     except Image.UnidentifiedImageError as error:
         raise UnreadableImage(
-            "This file is not a JPEG, PNG or DICOM image. Upload the X-ray as a JPEG, PNG or DICOM file."
+            gettext_noop("This file is not a JPEG, PNG or DICOM image. Upload the X-ray as a JPEG, PNG or DICOM file.")
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise UnreadableImage(
-            "The image header is damaged and the file could not be read. "
-            "Export it again from the X-ray viewer and upload the new file."
+            gettext_noop(
+                "The image header is damaged and the file could not be read. "
+                "Export it again from the X-ray viewer and upload the new file."
+            )
         ) from error
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         raise too_large(width, height)
     if width < 32 or height < 32:
         raise UnreadableImage(
-            f"The image is only {width}\u00d7{height} pixels, too small to read. "
-            "Upload the original X-ray image, not a thumbnail."
+            gettext_noop(
+                "The image is only %(width)s\u00d7%(height)s pixels, too small to read. "
+                "Upload the original X-ray image, not a thumbnail."
+            ),
+            width=width,
+            height=height,
         )
     return image
 

@@ -68,7 +68,7 @@ def report_story(scan: Scan, user) -> list[Flowable]:
             gettext("X-ray uploaded %(when)s: %(filename)s (scan %(number)s)")
             % {"when": _when(scan.created_at), "filename": scan.original_filename, "number": scan.pk}
         ),
-        _paragraph(f"{status} {scan.status_reason}".strip()),
+        _paragraph(f"{status} {scan.shown_status_reason}".strip()),
         _thumbnails(scan, reading),
         *_reading_section(scan, reading),
         *_review_section(scan),

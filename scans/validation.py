@@ -56,7 +56,7 @@ def validate_file(data: bytes, name: str, *, max_bytes: int | None = None) -> Va
     try:
         decoded = decode(data)
     except UnreadableImage as error:
-        raise ValidationError(str(error), code="unreadable") from error
+        raise unreadable(error) from error
     width, height = decoded.size
     return ValidatedUpload(
         png=encode_png(decoded),
@@ -75,7 +75,12 @@ def deidentified_copy(data: bytes) -> DeidentifiedDicom:
     try:
         return deidentify(data, uid_secret=salted_hmac("scans.dicom-uids", "", algorithm="sha256").hexdigest())
     except UnreadableImage as error:
-        raise ValidationError(str(error), code="unreadable") from error
+        raise unreadable(error) from error
+
+
+def unreadable(error: UnreadableImage) -> ValidationError:
+    """ml/ words its refusals in English and marks them; they are translated here, where a person reads them."""
+    return ValidationError(gettext(error.message), code="unreadable", params=error.params or None)
 
 
 def check_size(size_bytes: int | None, limit: int | None = None) -> None:

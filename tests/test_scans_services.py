@@ -30,7 +30,9 @@ def test_it_stores_the_png_and_queues_the_scan_on_commit(db, settings, django_ca
 
     assert scan.status == Scan.Status.QUEUED
     assert scan.queued_at is not None
-    assert [path.read_bytes() for path in stored_files(settings)] == [GREY_PNG]
+    stored = {path.suffix: path.read_bytes() for path in stored_files(settings)}
+    assert stored.keys() == {".png", ".dcm"}  # the picture, and its Secondary Capture for DICOMweb
+    assert stored[".png"] == GREY_PNG and stored[".dcm"][128:132] == b"DICM"
     assert len(callbacks) == 1
 
 
