@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.utils import translation
+from django.utils.encoding import force_str
 
+from accounts.emails import with_subject_prefix
 from accounts.language import offered
 
 
@@ -14,3 +16,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if offered(language):
             user.language = language
         return super().save_user(request, user, form, commit=commit)
+
+    def format_email_subject(self, subject):
+        # ACCOUNT_EMAIL_SUBJECT_PREFIX would stay English: the prefix is translated with ours.
+        return with_subject_prefix(force_str(subject))

@@ -17,10 +17,16 @@ def link(path: str) -> str:
     return f"{settings.PORTAL_URL}{path}"
 
 
+def with_subject_prefix(subject: str) -> str:
+    """Every email's subject, ours and allauth's, in the active language."""
+    # Translators: every email's subject; the portal's name in brackets, then the subject itself.
+    return gettext("[Pneumonia screening] %(subject)s") % {"subject": subject}
+
+
 def send_to_user(user, subject: str, body: str) -> None:
     """Send in the user's language: call inside in_language_of(user), where subject and body were worded."""
     sign_off = gettext(
         "You receive this email because you asked to be told by email. You can turn it off in your preferences: %(url)s"
     ) % {"url": link(reverse("accounts:preferences"))}
     message = f"{body}\n\n{sign_off}\n"
-    send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", message, settings.DEFAULT_FROM_EMAIL, [user.email])
+    send_mail(with_subject_prefix(subject), message, settings.DEFAULT_FROM_EMAIL, [user.email])

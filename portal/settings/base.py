@@ -132,7 +132,6 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pneumonia screening] "
 # Throttling and lockout: 10 failed logins a minute from one address, and 5 in 5 minutes for one account,
 # after which even the right password is refused until the window has passed. The counters live in the
 # cache (CACHE_URL), which every web process must share, and the address is the client's as the
