@@ -39,6 +39,8 @@ NAMES_OF_THINGS = frozenset("""
     DICOM JPEG JPG PNG PDF AI WHO IMCI API REST FHIR JSON SR ZIP HL7 PACS
     English Español Français Português
 """.split())  # fmt: skip
+# Proper names a translation keeps as they are.
+PROPER_NAMES = re.compile(r"Guangzhou Women and Children['’]s Medical Center")
 EMAILS_AND_FILES = re.compile(r"\S+@\S+\.\w+|[\w.-]+\.(?:jpe?g|png|dcm|pdf|zip|json)\b", re.IGNORECASE)
 WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 LATIN_WORD = re.compile(r"^[A-Za-z]{3,}$")
@@ -47,7 +49,7 @@ LATIN_WORD = re.compile(r"^[A-Za-z]{3,}$")
 def english_in(text: str, language: str) -> list[str]:
     """The lines of `text` that hold English, each with the words that gave it away."""
     found = []
-    for line in EMAILS_AND_FILES.sub(" ", text).splitlines():
+    for line in PROPER_NAMES.sub(" ", EMAILS_AND_FILES.sub(" ", text)).splitlines():
         words = [word for word in WORDS.findall(line) if word not in NAMES_OF_THINGS]
         if language == "zh-hans":
             english = [word for word in words if LATIN_WORD.match(word)]
@@ -89,6 +91,7 @@ class EnglishWatch:
 def test_the_english_detector_finds_english_and_spares_names_of_things():
     assert english_in("Sube la radiografía de tu hijo en DICOM, JPEG o PNG", "es") == []
     assert english_in("Votre enfant a de la fièvre ; l'OMS (WHO) dit", "fr") == []
+    assert english_in("un hospital (Guangzhou Women and Children's Medical Center, China)", "es") == []
     assert english_in("Upload your child's X-ray", "es") == ["\"Upload your child's X-ray\" (Upload, your, X-ray)"]
     assert english_in("上传胸部X光片 (DICOM、PDF) parent@example.com chest-1.jpeg", "zh-hans") == []
     assert english_in("上传 Upload 简体中文 English", "zh-hans") == ["'上传 Upload 简体中文 English' (Upload)"]
