@@ -22,7 +22,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 # honcho runs the Procfile; its pin lives in dev.txt so the two never drift apart.
 HONCHO_PIN = $(shell grep -E '^honcho==' requirements/dev.txt)
 
-.PHONY: help run test test-fast screenshots lint clean-test-data
+.PHONY: help run test test-fast screenshots lint messages clean-test-data
 
 help:
 	@echo "make run           start the portal (web + Celery worker + beat + DICOM listener) at http://127.0.0.1:$(PORT)"
@@ -30,6 +30,7 @@ help:
 	@echo "make test-fast     the everyday tier: no browser, PACS, worker process or other process, in parallel"
 	@echo "make screenshots   refresh docs/screenshots from the browser test"
 	@echo "make lint          ruff"
+	@echo "make messages      update the translation catalogues (locale/) from the marked strings, and compile them"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "No Python 3.12 found; run make PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -60,11 +61,13 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	scripts/ensure-dicom-peers
+	scripts/ensure-gettext
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # No ensure-chromium or ensure-dicom-peers: --fast leaves out every test that needs them (tests/tiers.py).
 test-fast: $(VENV)/.installed-test
+	scripts/ensure-gettext
 	@mkdir -p $(FAST_VAR_DIR)
 	PORTAL_VAR_DIR=$(FAST_VAR_DIR) $(BIN)/python -m pytest -p tests.xdist_var_dir --fast -n $(FAST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
@@ -73,6 +76,16 @@ screenshots: $(VENV)/.installed-test
 	scripts/ensure-chromium
 	@mkdir -p $(TEST_VAR_DIR)
 	PORTAL_VAR_DIR=$(TEST_VAR_DIR) SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+# Translation catalogues (README, "Languages"): every marked string into locale/<language>/LC_MESSAGES/django.po,
+# then the .mo files Django reads. Commit both. tests/test_i18n_coverage.py runs makemessages with these
+# arguments and fails when a catalogue lacks a string, a translation is missing or fuzzy, or a .mo is stale.
+LOCALES := es fr pt zh_Hans
+MESSAGES_ARGS := --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=frontend --ignore=bench --no-obsolete --add-location=file
+messages: $(VENV)/.installed-test
+	scripts/ensure-gettext
+	$(BIN)/python manage.py makemessages $(addprefix --locale=,$(LOCALES)) $(MESSAGES_ARGS)
+	$(BIN)/python manage.py compilemessages $(addprefix --locale=,$(LOCALES)) --ignore=.venv --ignore=node_modules --ignore=var
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

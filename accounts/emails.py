@@ -1,7 +1,8 @@
 """Email to a user of the portal, in their language, with the sign-off that says how to stop it.
 
 Email is not a private channel: messages say that news is waiting and link to the portal, never the
-result itself.
+result itself. A worker sends most of them, with no request whose language would apply: callers compose
+them inside accounts.language.in_language_of(recipient).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext
 
 
@@ -17,15 +17,10 @@ def link(path: str) -> str:
     return f"{settings.PORTAL_URL}{path}"
 
 
-def language_of(user) -> str:
-    """The language the user chose for the portal, else the site's: emails are sent by workers, which
-    have no request to take a language from. (The account's choice is its `language` field.)"""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
-
-
-def in_language_of(user):
-    """`with in_language_of(user):` around building an email's subject and body."""
-    return translation.override(language_of(user))
+def with_subject_prefix(subject: str) -> str:
+    """Every email's subject, ours and allauth's, in the active language."""
+    # Translators: every email's subject; the portal's name in brackets, then the subject itself.
+    return gettext("[Pneumonia screening] %(subject)s") % {"subject": subject}
 
 
 def send_to_user(user, subject: str, body: str) -> None:
@@ -34,4 +29,4 @@ def send_to_user(user, subject: str, body: str) -> None:
         "You receive this email because you asked to be told by email. You can turn it off in your preferences: %(url)s"
     ) % {"url": link(reverse("accounts:preferences"))}
     message = f"{body}\n\n{sign_off}\n"
-    send_mail(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", message, settings.DEFAULT_FROM_EMAIL, [user.email])
+    send_mail(with_subject_prefix(subject), message, settings.DEFAULT_FROM_EMAIL, [user.email])

@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, User
@@ -7,8 +9,15 @@ from accounts.models import ApiToken, User
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["notify_by_email"]
+        fields = ["notify_by_email", "language"]
         widgets = {"notify_by_email": forms.CheckboxInput(attrs={"role": "switch"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each language named in itself, no blank choice; the one the page is read in until one is saved.
+        # Not required: a form posted without it (an older page) keeps the saved one.
+        self.fields["language"].choices = settings.LANGUAGES
+        self.initial["language"] = self.instance.language or translation.get_language()
 
     def save(self, commit=True):
         user = super().save(commit=False)

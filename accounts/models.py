@@ -12,6 +12,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from accounts.language import language_choices, offered
+
 # last_used_at is written at most this often: a polling client must not turn every read into a write.
 TOKEN_USE_RECORDED_EVERY = timedelta(minutes=1)
 
@@ -47,6 +49,9 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT, db_index=True)
     notify_by_email = models.BooleanField("email me when a result or review is ready", default=True)
+    # Blank until chosen: pages then follow the language cookie or Accept-Language. Sign-up saves the
+    # language the sign-up page was read in, so a worker's emails reach a new parent in it too.
+    language = models.CharField(max_length=16, blank=True, default="", choices=language_choices)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -66,6 +71,14 @@ class User(AbstractUser):
     @property
     def is_radiologist(self) -> bool:
         return self.role == self.Role.RADIOLOGIST
+
+    def save_language(self, code: str) -> bool:
+        """Save the language chosen, if the portal offers it; True when saved."""
+        if not offered(code):
+            return False
+        self.language = code
+        self.save(update_fields=["language"])
+        return True
 
     @property
     def may_delete_own_account(self) -> bool:

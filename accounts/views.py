@@ -3,7 +3,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext
+from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ApiTokenForm, DeleteAccountForm, PreferencesForm
@@ -17,10 +19,23 @@ def preferences(request):
     # Not `request.POST or None`: unticking the only box posts no field, which must still be a save.
     form = PreferencesForm(request.POST if request.method == "POST" else None, instance=request.user)
     if form.is_valid():
-        form.save()
+        user = form.save()
+        if user.language:
+            translation.activate(user.language)  # the message below, and the pages after, in the new language
         messages.success(request, gettext("Your preferences were saved."))
         return redirect("accounts:preferences")
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language (the language cookie, after its checks of the code and of `next`), and for a
+    signed-in user the account too, so every device they sign in on follows."""
+    response = i18n.set_language(request)
+    chosen = response.cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen is not None and request.user.is_authenticated:
+        request.user.save_language(chosen.value)
+    return response
 
 
 @login_required

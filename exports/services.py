@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from accounts.emails import in_language_of, link, send_to_user
+from accounts.emails import link, send_to_user
+from accounts.language import in_language_of
 from exports.archive import export_zip
 from exports.models import DataExport
 from portal.celery import send_after_commit, transient_errors

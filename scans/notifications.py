@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from accounts.emails import in_language_of, link, send_to_user
+from accounts.emails import link, send_to_user
+from accounts.language import in_language_of
 from portal.celery import send_after_commit
 from scans.models import Scan
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.http.response import HttpResponseBase
 
+from accounts.language import in_language_of
 from audit.services import Action, record
 from scans.downloads import DICOM, PDF, PNG, generated_file, private_file
 from scans.models import Scan
@@ -42,7 +43,13 @@ def _dicom(user, scan: Scan):
 
 
 def _report(user, scan: Scan):
-    return scan, "report", lambda: generated_file(render_report(scan, user), f"scan-{scan.pk}-report.pdf", PDF)
+    return scan, "report", lambda: generated_file(_report_in_language(scan, user), f"scan-{scan.pk}-report.pdf", PDF)
+
+
+def _report_in_language(scan: Scan, user) -> bytes:
+    # The API's token users pass no session middleware would read their saved language from.
+    with in_language_of(user):
+        return render_report(scan, user)
 
 
 FILES = {"image": _image, "heatmap": _heatmap, "dicom": _dicom, "report": _report}

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from PIL import Image, ImageDraw
 
 from ml.constants import DEFAULT_DATA_DIR
@@ -124,6 +125,14 @@ def pytest_make_collect_report(collector):
 # --- Timings worth reading in every run, never asserted -------------------------------------------
 
 _timings: list[tuple[str, float]] = []
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """LocaleMiddleware leaves the language of a test's last request active in the thread: the next test
+    starts in the default again, whatever the last one asked for."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -31,14 +31,16 @@ def test_the_trend_chart_keeps_plain_numbers_but_french_dates(client, i18n_on):
         PredictionFactory(scan=scan, probability=probability)
     client.force_login(child.owner)
 
+    page = client.get(child.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="fr").content.decode()  # LocaleMiddleware's pick
     with translation.override("fr"):
-        page = client.get(child.get_absolute_url()).content.decode()
         french_date = date_format(timezone.localtime(first), "DATE_FORMAT")
+    with translation.override("en-gb"):
+        english_date = date_format(timezone.localtime(first), "DATE_FORMAT")
 
     chart = page.split("<svg", 1)[1].split("</svg>", 1)[0]
     coordinates = [attribute.split('"', 1)[0] for attribute in chart.split(' cx="')[1:] + chart.split(' y="')[1:]]
     assert coordinates and all(float(value) >= 0 for value in coordinates)  # "40,5" would not parse
-    assert french_date in chart and french_date != date_format(timezone.localtime(first), "DATE_FORMAT")
+    assert french_date in chart and french_date != english_date
 
 
 def test_the_report_in_chinese_is_set_in_the_cid_font(i18n_on):

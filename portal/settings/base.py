@@ -58,9 +58,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    # After sessions and before CommonMiddleware, as Django asks; URLs carry no language prefix.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AccountLanguageMiddleware",  # needs request.user, overrides LocaleMiddleware's pick
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -82,6 +85,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "scans.context_processors.upload_limits",
@@ -128,7 +132,6 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pneumonia screening] "
 # Throttling and lockout: 10 failed logins a minute from one address, and 5 in 5 minutes for one account,
 # after which even the right password is refused until the window has passed. The counters live in the
 # cache (CACHE_URL), which every web process must share, and the address is the client's as the
@@ -168,16 +171,24 @@ def _mailer(url: str) -> dict:
     return {"BACKEND": parsed["EMAIL_BACKEND"]}
 
 
+# Parents read the portal in their own language: LocaleMiddleware takes it from the language cookie (the
+# picker in every page's footer) or Accept-Language, and accounts.middleware.AccountLanguageMiddleware
+# from a signed-in user's saved choice. Radiologist and staff pages are written in English only.
+# Each language is named in itself, as the picker lists it. "en-gb" keeps British date formats.
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
-# English only: no translations ship and no LocaleMiddleware picks a language, so the translation
-# machinery had nothing to do but look the active language up, several times per date, URL and
-# number a page renders (almost a quarter of the worklist's render time).
-USE_I18N = False
-USE_TZ = True
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("pt", "Português"),
+    ("zh-hans", "简体中文"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Only British English's date-and-time is ours (portal/formats); other locales use Django's own.
 FORMAT_MODULE_PATH = ["portal.formats"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
