@@ -66,7 +66,7 @@ def revoke_api_token(request, pk: int):
     record(request, Action.CHANGED, request.user, detail=f"API token {token.prefix} revoked")
     messages.success(
         request,
-        gettext("The token \u201c%(name)s\u201d was revoked; programs using it are locked out.") % {"name": token.name},
+        gettext("The token “%(name)s” was revoked; programs using it are locked out.") % {"name": token.name},
     )
     return redirect("accounts:api_tokens")
 

@@ -39,7 +39,7 @@ def too_large(width: int | None = None, height: int | None = None) -> Unreadable
         )
     return UnreadableImage(
         gettext_noop(
-            "The image is too large (%(width)s\u00d7%(height)s pixels). The limit is %(limit)s megapixels; "
+            "The image is too large (%(width)s×%(height)s pixels). The limit is %(limit)s megapixels; "
             "export a smaller copy of the X-ray and upload that."
         ),
         width=width,

@@ -100,7 +100,7 @@ def _open_picture(data: bytes) -> Image.Image:
     if width < 32 or height < 32:
         raise UnreadableImage(
             gettext_noop(
-                "The image is only %(width)s\u00d7%(height)s pixels, too small to read. "
+                "The image is only %(width)s×%(height)s pixels, too small to read. "
                 "Upload the original X-ray image, not a thumbnail."
             ),
             width=width,

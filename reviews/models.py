@@ -177,7 +177,7 @@ class Review(models.Model):
         PNEUMONIA = "pneumonia", _("Pneumonia")
         NO_PNEUMONIA = "no_pneumonia", _("No pneumonia")
         # Translators: the radiologist could not decide; "repeat imaging" means another X-ray.
-        INCONCLUSIVE = "inconclusive", _("Inconclusive \u2014 repeat imaging advised")
+        INCONCLUSIVE = "inconclusive", _("Inconclusive — repeat imaging advised")
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews")
     # PROTECT: a radiologist who signed reviews is deactivated, never deleted, so the record keeps its author.

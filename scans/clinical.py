@@ -143,12 +143,12 @@ def population_warning(age_months: int | None) -> str | None:
     if age_months is None:
         return gettext(
             "We do not know the age at this X-ray. This computer reading was made for children aged one to "
-            "five; for anyone else it may be wrong \u2014 a radiologist will look at it."
+            "five; for anyone else it may be wrong — a radiologist will look at it."
         )
     # Translators: age is e.g. "7-month-old" or "9-year-old" (see those strings).
     return gettext(
         "This computer reading was made for children aged one to five; for a %(age)s it may be wrong "
-        "\u2014 a radiologist will look at it."
+        "— a radiologist will look at it."
     ) % {"age": describe_age(age_months)}
 
 

@@ -34,6 +34,14 @@ SET_DESCRIPTIONS = {
         _("The locked X-rays, made harder"),
         _("Copies cropped, blurred, darker or lighter, noisier and re-compressed, like X-rays from other machines."),
     ),
+    "report_shifted": (
+        _("The locked and unusual X-rays, as other machines might make them"),
+        _(
+            "The X-rays of the two sets above, each copied in the eight ways other machines and settings change "
+            "a film (lower resolution, blur, a wider or tighter frame, noise, a tilt, edge enhancement, and a mix "
+            "of these); the figures are for the copies."
+        ),
+    ),
 }
 # Sets the thresholds and calibration were chosen on: their figures flatter the model, so patients are
 # shown the locked sets only (the model card lists them, marked as optimistic).

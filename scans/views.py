@@ -180,7 +180,7 @@ def delete(request, pk: int):
     record(request, Action.DELETED, object_type="scan", object_id=pk, scan_id=pk)
     messages.success(
         request,
-        gettext("The X-ray \u201c%(filename)s\u201d and its results were deleted.")
+        gettext("The X-ray “%(filename)s” and its results were deleted.")
         % {"filename": scan.original_filename},
     )
     return redirect("scans:history")
