@@ -121,17 +121,18 @@ function panBy(viewport, dx, dy) {
   viewport.render();
 }
 
-function placeOverlay(viewport, overlay) {
+// Where the image lies on the viewport, in CSS pixels: [left, top, width, height].
+function imageBox(viewport) {
   const imageId = viewport.getCurrentImageId();
   const { columns, rows } = metaData.get("imagePixelModule", imageId);
   const [left, top] = viewport.worldToCanvas(utilities.imageToWorldCoords(imageId, [0, 0]));
   const [right, bottom] = viewport.worldToCanvas(utilities.imageToWorldCoords(imageId, [columns, rows]));
-  Object.assign(overlay.style, {
-    left: `${left}px`,
-    top: `${top}px`,
-    width: `${right - left}px`,
-    height: `${bottom - top}px`,
-  });
+  return [left, top, right - left, bottom - top];
+}
+
+function placeOverlay(viewport, overlay) {
+  const [left, top, width, height] = imageBox(viewport);
+  Object.assign(overlay.style, { left: `${left}px`, top: `${top}px`, width: `${width}px`, height: `${height}px` });
 }
 
 // ---- one viewer ---------------------------------------------------------------------------------------
@@ -216,6 +217,8 @@ function createViewer(root) {
   function noteCamera(viewport, element) {
     element.dataset.zoom = viewport.getZoom().toFixed(3);
     element.dataset.pan = viewport.getPan().map((value) => value.toFixed(2)).join(",");
+    // Read by the tests and by anyone scripting the page: where the image is drawn.
+    element.dataset.imageBox = imageBox(viewport).map((value) => value.toFixed(1)).join(",");
   }
 
   function moveHeatmap() {
