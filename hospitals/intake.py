@@ -82,7 +82,7 @@ def _receive(data: bytes, site: Site, via: str, calling_ae_title: str, received_
         raise Refused(" ".join(error.messages)) from error
     try:
         with transaction.atomic():
-            scan = create_site_scan(site, validated)
+            scan = create_site_scan(site, validated, patient_key=site_patient_key(site.pk, identifiers["patient_id"]))
             origin = DicomOrigin.objects.create(
                 scan=scan, site=site, calling_ae_title=calling_ae_title, received_via=via, received_at=received_at,
                 **identifiers,
@@ -92,6 +92,12 @@ def _receive(data: bytes, site: Site, via: str, calling_ae_title: str, received_
         return Received(origin.scan, origin, created=False)
     log.info("scan %s queued from %s (%s)", scan.pk, site, calling_ae_title or via)
     return Received(scan, origin, created=True)
+
+
+def site_patient_key(site_pk: int, patient_id: str) -> str | None:
+    """The site's patient, as the DICOM copy's pseudonymous PatientID names them (scans.uids): one per
+    patient ID at each site; None (the scan stands alone) when the site sent none."""
+    return f"site/{site_pk}/patient/{patient_id}" if patient_id else None
 
 
 UIDS = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import uuid
 from dataclasses import dataclass
 
 import highdicom as hd
@@ -23,6 +22,7 @@ from pydicom.valuerep import DT
 
 from ml.preprocessing import decode
 from scans.clinical import percent_words
+from scans.uids import portal_uid, result_uid
 
 MANUFACTURER = "Pneumonia screening portal"
 ALGORITHM_NAME = "Paediatric chest X-ray pneumonia model"
@@ -32,8 +32,6 @@ HEATMAP_NOTE = "AI heatmap: where the model looked; not a diagnosis"
 # High series numbers, so the results sort after the hospital's own series and do not take their numbers.
 REPORT_SERIES_NUMBER = 9001
 HEATMAP_SERIES_NUMBER = 9002
-# Fixed forever: every UID the portal derives hangs off it, so changing it would re-send everything as new.
-UID_NAMESPACE = uuid.UUID("6f1c2d0e-5b1a-4c55-9d43-2a3f6f4f0b71")
 # UTF-8: names from any hospital and the radiologist's wording ("Inconclusive — ...") survive unchanged.
 CHARACTER_SET = "ISO_IR 192"
 
@@ -98,7 +96,7 @@ class AIResult:
     image_png: bytes  # the X-ray as the model read it
     heatmap_png: bytes | None  # transparent overlay, possibly smaller than the image: stretched over it
     review: RadiologistReview | None = None
-    # Which portal made it (hospitals.scan_results.installation): two portals sending the same scan id to
+    # Which portal made it (scans.uids.installation): two portals sending the same scan id to
     # one PACS must not make the same UIDs.
     installation: str = ""
 
@@ -115,12 +113,6 @@ class AIResult:
     def made_at(self) -> datetime.datetime:
         """When the result took its present form: the signature if reviewed, else the reading."""
         return self.review.signed_at if self.review else self.read_at
-
-
-def result_uid(scan_id: int, kind: str, revision: int, installation: str = "") -> str:
-    """The same UID for the same scan, kind and revision of one installation, so a re-sent result is the
-    same instance to a PACS (which keeps one copy) and a new revision a new one."""
-    return _uid(f"{installation}/scan/{scan_id}/{kind}/{revision}")
 
 
 def structured_report(study: StudyReference, result: AIResult, *, revision: int) -> hd.sr.ComprehensiveSR:
@@ -215,10 +207,6 @@ def heatmap_over_xray(image_png: bytes, heatmap_png: bytes) -> np.ndarray:
     return np.asarray(Image.alpha_composite(xray, overlay).convert("RGB"))
 
 
-def _uid(name: str) -> str:
-    return f"2.25.{uuid.uuid5(UID_NAMESPACE, name).int}"
-
-
 def _source_image(study: StudyReference) -> Dataset:
     """The X-ray as highdicom's evidence: the attributes the results copy and reference, no pixels."""
     image = Dataset()
@@ -263,7 +251,7 @@ def _observation_context(result: AIResult) -> hd.sr.ObservationContext:
     device = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=_uid(f"model/{result.model_version}"),
+            uid=portal_uid(f"model/{result.model_version}"),
             name=ALGORITHM_NAME,
             manufacturer_name=MANUFACTURER,
             model_name=result.model_version,

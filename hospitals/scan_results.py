@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from pydicom import dcmread
 
 from hospitals.fhir import diagnostic_report
@@ -26,6 +25,7 @@ from hospitals.results import (
     structured_report,
 )
 from scans.models import Scan
+from scans.uids import installation
 
 FHIR_JSON = "application/fhir+json"
 # Secondary Capture Image Storage: what a JPEG or PNG upload is, said in DICOM.
@@ -58,12 +58,6 @@ def heatmap_capture_of(source: ResultSource):
 
 def diagnostic_report_of(source: ResultSource, *, scan_url: str) -> dict:
     return diagnostic_report(source.study, source.result, scan_url=scan_url)
-
-
-def installation() -> str:
-    """This portal's mark in the UIDs it makes, derived from its secret key (as de-identification's UIDs
-    are): stable while the key is, and different from any other installation's."""
-    return salted_hmac("hospitals.result-uids", "", algorithm="sha256").hexdigest()[:32]
 
 
 def revision_of(scan: Scan) -> int:

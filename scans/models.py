@@ -266,7 +266,11 @@ class Scan(models.Model):
 
     def delete_with_files(self) -> None:
         """Delete the row, its predictions and every stored file, once the deletion commits."""
-        names = [self.image.name, self.dicom_file.name]
+        names = [
+            self.image.name,
+            self.dicom_file.name,
+            *DicomInstance.objects.filter(scan=self).values_list("capture", flat=True),
+        ]
         names += [prediction.heatmap.name for prediction in self.predictions.all() if prediction.heatmap]
         storage = self.image.storage
         with transaction.atomic():
@@ -358,3 +362,45 @@ class Prediction(models.Model):
         if self.indeterminate:
             return "indeterminate"
         return self.label
+
+
+def capture_path(instance: DicomInstance, filename: str) -> str:
+    return f"dicom/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-sc.dcm"
+
+
+class DicomInstance(models.Model):
+    """A scan as DICOMweb serves it (api.dicomweb_read): the identifiers of its de-identified DICOM copy,
+    indexed so that a search is a query, not a reading of files. A DICOM upload's copy is Scan.dicom_file;
+    a JPEG or PNG upload gets a Secondary Capture made from its image (scans.dicom_instances)."""
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, primary_key=True, related_name="dicom_instance")
+    # Not unique: the same file uploaded twice (by one parent, or by two) gives the same de-identified UIDs.
+    study_instance_uid = models.CharField(max_length=64, db_index=True)
+    series_instance_uid = models.CharField(max_length=64, db_index=True)
+    sop_instance_uid = models.CharField(max_length=64, db_index=True)
+    sop_class_uid = models.CharField(max_length=64)
+    patient_id = models.CharField(
+        max_length=64, db_index=True, help_text="The portal's pseudonym of the profile or the site's patient."
+    )
+    modality = models.CharField(max_length=16, blank=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    instance_number = models.IntegerField(null=True, blank=True)
+    rows = models.PositiveIntegerField()
+    columns = models.PositiveIntegerField()
+    bits_allocated = models.PositiveSmallIntegerField()
+    number_of_frames = models.PositiveIntegerField(default=1)
+    capture = models.FileField(
+        upload_to=capture_path, max_length=255, blank=True,
+        help_text="A JPEG or PNG upload's Secondary Capture; empty for a DICOM upload (Scan.dicom_file).",
+    )  # fmt: skip
+
+    class Meta:
+        indexes = [models.Index(fields=["study_instance_uid", "series_instance_uid"])]
+
+    def __str__(self):
+        return f"DICOM copy of scan {self.scan_id}"
+
+    @property
+    def part10(self):
+        """The stored Part 10 file DICOMweb serves."""
+        return self.capture if self.capture else self.scan.dicom_file

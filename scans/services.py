@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import Patient
+from scans.dicom_instances import index_scan
 from scans.models import Scan
 from scans.validation import ValidatedUpload
 
@@ -50,10 +51,12 @@ def create_scan(owner, validated: ValidatedUpload, context: ClinicalContext) -> 
     return store_and_queue(scan, validated)
 
 
-def create_site_scan(site, validated: ValidatedUpload) -> Scan:
-    """A study a hospital sent (hospitals.intake): the site's, aged by the DICOM's own age or birth date."""
+def create_site_scan(site, validated: ValidatedUpload, *, patient_key: str | None = None) -> Scan:
+    """A study a hospital sent (hospitals.intake): the site's, aged by the DICOM's own age or birth date;
+    patient_key names the site's patient in the DICOM copy's pseudonymous PatientID."""
     age = validated.dicom.age_months if validated.dicom else None
-    return store_and_queue(_scan_from(validated, site=site, age_at_scan_months=age), validated)
+    scan = _scan_from(validated, site=site, age_at_scan_months=age)
+    return store_and_queue(scan, validated, patient_key=patient_key)
 
 
 def _scan_from(validated: ValidatedUpload, **belongs_to) -> Scan:
@@ -70,19 +73,23 @@ def _scan_from(validated: ValidatedUpload, **belongs_to) -> Scan:
     )
 
 
-def store_and_queue(scan: Scan, validated: ValidatedUpload) -> Scan:
-    """Store the clean PNG (and a DICOM's de-identified copy) and queue the scan once the row is committed."""
+def store_and_queue(scan: Scan, validated: ValidatedUpload, *, patient_key: str | None = None) -> Scan:
+    """Store the clean PNG (and a DICOM's de-identified copy), index its DICOM copy for DICOMweb (a JPEG or
+    PNG gets its Secondary Capture here, so every scan is reachable) and queue the scan once committed."""
+    stored = [scan.image, scan.dicom_file]
     try:
         with transaction.atomic():
             scan.image.save("scan.png", ContentFile(validated.png), save=False)
             if validated.dicom:
                 scan.dicom_file.save("scan.dcm", ContentFile(validated.dicom.data), save=False)
             scan.save()
+            dicom_data = validated.dicom.data if validated.dicom else None
+            stored.append(index_scan(scan, patient_key=patient_key, dicom_data=dicom_data).capture)
             scan.start_inference()
     except Exception:
-        # The files are written before the row; without the row nothing would ever delete them.
-        for stored in (scan.image, scan.dicom_file):
-            if stored.name:
-                stored.storage.delete(stored.name)
+        # The files are written before the rows; without the rows nothing would ever delete them.
+        for field_file in stored:
+            if field_file.name:
+                field_file.storage.delete(field_file.name)
         raise
     return scan

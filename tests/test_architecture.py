@@ -14,7 +14,7 @@ PACKAGES = (
 APPS = tuple(package for package in PACKAGES if package not in ("portal", "ml"))
 # Where requests, tasks and commands come in: they sit on top of everything, the actions layer included,
 # and nothing imports them (the URL conf and Celery's autodiscovery find them by name).
-ENTRY_MODULES = ("views", "urls", "admin", "tasks", "dicomweb")
+ENTRY_MODULES = ("views", "urls", "admin", "tasks", "dicomweb", "dicomweb_read")
 ENTRY_PACKAGES = ("management", "templatetags")
 # What each app's own modules must not import (its entry points: FORBIDDEN_TO_ENTRY_POINTS): lower layers
 # know nothing of the ones built on them. From the bottom: accounts, audit, patients; scans; hospitals;

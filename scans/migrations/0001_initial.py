@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,59 +16,108 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Scan',
+            name="Scan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('done', 'Done'), ('failed', 'Failed'), ('rejected', 'Rejected')], db_index=True, default='queued', max_length=16)),
-                ('status_reason', models.TextField(blank=True, help_text='Why the scan failed or was rejected, in plain words.')),
-                ('image', models.FileField(max_length=255, upload_to=scans.models.scan_image_path)),
-                ('original_filename', models.CharField(max_length=255)),
-                ('source_format', models.CharField(max_length=16)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, help_text='Times a worker started inference.')),
-                ('claimed_by', models.CharField(blank=True, help_text='Task id of the worker holding the scan.', max_length=64)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scans', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("rejected", "Rejected"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status_reason",
+                    models.TextField(blank=True, help_text="Why the scan failed or was rejected, in plain words."),
+                ),
+                ("image", models.FileField(max_length=255, upload_to=scans.models.scan_image_path)),
+                ("original_filename", models.CharField(max_length=255)),
+                ("source_format", models.CharField(max_length=16)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(default=0, help_text="Times a worker started inference."),
+                ),
+                (
+                    "claimed_by",
+                    models.CharField(blank=True, help_text="Task id of the worker holding the scan.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="scans", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_version', models.CharField(max_length=64)),
-                ('probability', models.FloatField(help_text='Calibrated probability of pneumonia.')),
-                ('label', models.CharField(choices=[('normal', 'No pneumonia detected'), ('pneumonia', 'Pneumonia suspected')], max_length=16)),
-                ('needs_review', models.BooleanField(help_text='Pneumonia suspected or indeterminate: a radiologist should look at it.')),
-                ('indeterminate', models.BooleanField(default=False)),
-                ('heatmap', models.FileField(blank=True, max_length=255, upload_to=scans.models.heatmap_path)),
-                ('inference_ms', models.FloatField(help_text='Time the model took, in milliseconds.')),
-                ('queue_ms', models.FloatField(help_text='Time from queueing to the start of inference, in milliseconds.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('scan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='scans.scan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_version", models.CharField(max_length=64)),
+                ("probability", models.FloatField(help_text="Calibrated probability of pneumonia.")),
+                (
+                    "label",
+                    models.CharField(
+                        choices=[("normal", "No pneumonia detected"), ("pneumonia", "Pneumonia suspected")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "needs_review",
+                    models.BooleanField(
+                        help_text="Pneumonia suspected or indeterminate: a radiologist should look at it."
+                    ),
+                ),
+                ("indeterminate", models.BooleanField(default=False)),
+                ("heatmap", models.FileField(blank=True, max_length=255, upload_to=scans.models.heatmap_path)),
+                ("inference_ms", models.FloatField(help_text="Time the model took, in milliseconds.")),
+                (
+                    "queue_ms",
+                    models.FloatField(help_text="Time from queueing to the start of inference, in milliseconds."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "scan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predictions", to="scans.scan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='scan',
-            index=models.Index(fields=['owner', '-created_at'], name='scans_scan_owner_i_f08082_idx'),
+            model_name="scan",
+            index=models.Index(fields=["owner", "-created_at"], name="scans_scan_owner_i_f08082_idx"),
         ),
         migrations.AddIndex(
-            model_name='scan',
-            index=models.Index(fields=['status', 'queued_at'], name='scans_scan_status_841787_idx'),
+            model_name="scan",
+            index=models.Index(fields=["status", "queued_at"], name="scans_scan_status_841787_idx"),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.UniqueConstraint(fields=('scan', 'model_version'), name='one_prediction_per_scan_and_model'),
+            model_name="prediction",
+            constraint=models.UniqueConstraint(
+                fields=("scan", "model_version"), name="one_prediction_per_scan_and_model"
+            ),
         ),
     ]

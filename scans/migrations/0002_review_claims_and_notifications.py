@@ -6,31 +6,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scans', '0001_initial'),
+        ("scans", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='scan',
-            name='result_notified_at',
-            field=models.DateTimeField(blank=True, help_text='When the patient was emailed that the result is ready (once only).', null=True),
+            model_name="scan",
+            name="result_notified_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When the patient was emailed that the result is ready (once only).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='scan',
-            name='review_claimed_at',
-            field=models.DateTimeField(blank=True, help_text='A claim older than REVIEW_CLAIM_MINUTES is abandoned.', null=True),
+            model_name="scan",
+            name="review_claimed_at",
+            field=models.DateTimeField(
+                blank=True, help_text="A claim older than REVIEW_CLAIM_MINUTES is abandoned.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='scan',
-            name='review_claimed_by',
-            field=models.ForeignKey(blank=True, help_text='The radiologist reviewing the scan now.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='claimed_scans', to=settings.AUTH_USER_MODEL),
+            model_name="scan",
+            name="review_claimed_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The radiologist reviewing the scan now.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="claimed_scans",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='scan',
-            name='review_requested_at',
-            field=models.DateTimeField(blank=True, help_text="When the patient asked for a radiologist's review.", null=True),
+            model_name="scan",
+            name="review_requested_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When the patient asked for a radiologist's review.", null=True
+            ),
         ),
     ]

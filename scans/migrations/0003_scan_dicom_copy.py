@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scans', '0002_review_claims_and_notifications'),
+        ("scans", "0002_review_claims_and_notifications"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='scan',
-            name='dicom_file',
-            field=models.FileField(blank=True, help_text='The uploaded DICOM, de-identified.', max_length=255, upload_to=scans.models.dicom_path),
+            model_name="scan",
+            name="dicom_file",
+            field=models.FileField(
+                blank=True,
+                help_text="The uploaded DICOM, de-identified.",
+                max_length=255,
+                upload_to=scans.models.dicom_path,
+            ),
         ),
         migrations.AddField(
-            model_name='scan',
-            name='dicom_summary',
-            field=models.JSONField(blank=True, help_text='What de-identification kept, removed and replaced (keywords only).', null=True),
+            model_name="scan",
+            name="dicom_summary",
+            field=models.JSONField(
+                blank=True, help_text="What de-identification kept, removed and replaced (keywords only).", null=True
+            ),
         ),
     ]

@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scans', '0003_scan_dicom_copy'),
+        ("scans", "0003_scan_dicom_copy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='scan',
-            name='scans_scan_owner_i_f08082_idx',
+            model_name="scan",
+            name="scans_scan_owner_i_f08082_idx",
         ),
         migrations.AddIndex(
-            model_name='scan',
-            index=models.Index(fields=['owner', '-created_at', '-id'], name='scans_scan_owner_i_05914b_idx'),
+            model_name="scan",
+            index=models.Index(fields=["owner", "-created_at", "-id"], name="scans_scan_owner_i_05914b_idx"),
         ),
     ]

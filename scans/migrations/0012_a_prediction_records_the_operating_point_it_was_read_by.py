@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scans', '0011_a_prediction_keeps_the_networks_raw_outputs'),
+        ("scans", "0011_a_prediction_keeps_the_networks_raw_outputs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='prediction',
-            name='review_from',
-            field=models.FloatField(blank=True, help_text='Indeterminate from this probability.', null=True),
+            model_name="prediction",
+            name="review_from",
+            field=models.FloatField(blank=True, help_text="Indeterminate from this probability.", null=True),
         ),
         migrations.AddField(
-            model_name='prediction',
-            name='threshold',
-            field=models.FloatField(blank=True, help_text='Pneumonia from this probability.', null=True),
+            model_name="prediction",
+            name="threshold",
+            field=models.FloatField(blank=True, help_text="Pneumonia from this probability.", null=True),
         ),
     ]
