@@ -30,19 +30,33 @@ const withoutWasmCodecs = {
   },
 };
 
-// Cornerstone's length label sets a style *attribute*, which the portal's CSP (style-src 'self', no
-// 'unsafe-inline') refuses; the same declarations set through the CSSOM are allowed, so rewrite that call.
-const styleAttribute = "textElement.setAttribute('style', combinedStyle);";
-const cspSafeTextStyle = {
-  name: "csp-safe-text-style",
+// Cornerstone's tools draw their lines and labels with style *attributes*, which the portal's CSP
+// (style-src 'self', no 'unsafe-inline') refuses; the same declarations set through the CSSOM are
+// allowed, so those calls are rewritten. The build stops if a new version changed them.
+const styleRewrites = [
+  {
+    file: /drawingSvg[\\/]drawTextBox\.js$/,
+    from: "textElement.setAttribute('style', combinedStyle);",
+    to: "textElement.style.cssText = combinedStyle;",
+  },
+  {
+    file: /drawingSvg[\\/](setNewAttributesIfValid|setAttributesIfNecessary)\.js$/,
+    from: "svgNode.setAttribute(key, newValue);",
+    to: "if (key === 'style') svgNode.style.cssText = newValue; else svgNode.setAttribute(key, newValue);",
+  },
+];
+const cspSafeStyles = {
+  name: "csp-safe-styles",
   setup(build) {
-    build.onLoad({ filter: /drawingSvg[\\/]drawTextBox\.js$/ }, (args) => {
-      const source = readFileSync(args.path, "utf8");
-      if (!source.includes(styleAttribute)) {
-        throw new Error(`${args.path} changed: check how it styles text before updating the rewrite`);
-      }
-      return { contents: source.replace(styleAttribute, "textElement.style.cssText = combinedStyle;"), loader: "js" };
-    });
+    for (const { file, from, to } of styleRewrites) {
+      build.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        if (!source.includes(from)) {
+          throw new Error(`${args.path} changed: check how it sets styles before updating the rewrite`);
+        }
+        return { contents: source.replace(from, to), loader: "js" };
+      });
+    }
   },
 };
 
@@ -91,8 +105,8 @@ Built from \`frontend/viewer/\` (source \`src/viewer.js\`, pinned by its package
 nor CI needs npm or a CDN. Do not edit these files: change the source and rebuild.
 
 Built with node ${process.version} and esbuild ${esbuild.version}. The wasm codecs of the
-dicom-image-loader are left out (the portal's WADO-RS sends native frames), and one style attribute of
-the tools is set through the CSSOM instead, for the portal's Content-Security-Policy (see build.mjs).
+dicom-image-loader are left out (the portal's WADO-RS sends native frames), and the tools' style
+attributes are set through the CSSOM instead, for the portal's Content-Security-Policy (see build.mjs).
 
 | File | Bytes | Gzipped bytes |
 |---|---|---|
@@ -123,7 +137,7 @@ async function main() {
     target: ["es2022"],
     metafile: true,
     logLevel: "warning",
-    plugins: [withoutWasmCodecs, cspSafeTextStyle],
+    plugins: [withoutWasmCodecs, cspSafeStyles],
   });
   const packages = licences(result.metafile);
   writeFileSync(

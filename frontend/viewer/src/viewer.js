@@ -5,7 +5,16 @@
 // Progressive enhancement: the page already shows the PNG viewer; this one takes its place only once
 // its first image is on screen, and hides itself again if anything on the way fails. Every word the
 // user sees comes from the template (translated there), through the markup or data-msg-* attributes.
-import { RenderingEngine, Enums, init as initCore, cache, metaData, utilities } from "@cornerstonejs/core";
+import {
+  RenderingEngine,
+  Enums,
+  init as initCore,
+  cache,
+  getShouldUseCPURendering,
+  metaData,
+  Settings,
+  utilities,
+} from "@cornerstonejs/core";
 import { init as initLoader, wadors } from "@cornerstonejs/dicom-image-loader";
 import {
   init as initTools,
@@ -42,6 +51,11 @@ function startCornerstone() {
   // Once per page: core falls back to its CPU renderer by itself where the browser has no WebGL.
   started ??= Promise.resolve().then(() => {
     initCore();
+    // The tools' cursors are SVG images behind blob: URLs, which the CSP's img-src refuses; the
+    // stylesheet gives each tool a plain cursor instead (.dicom-viewport[data-tool]).
+    Settings.getRuntimeSettings().set("useCursors", false);
+    const calibrations = utilities.calibratedPixelSpacingMetadataProvider;
+    metaData.addProvider((type, imageId) => calibrations.get(type, imageId), 11000);
     initLoader({ maxWebWorkers: 1 });
     initTools();
     for (const tool of [WindowLevelTool, PanTool, ZoomTool, LengthTool]) addTool(tool);
@@ -62,7 +76,22 @@ async function imageIdFor(instanceUrl) {
   const imageId = `wadors:${url}/frames/1`;
   // As OHIF does: the loader reads the instance's attributes from here, not from the frame.
   wadors.metaDataManager.add(imageId, instance);
+  calibrateProjection(imageId, instance);
   return imageId;
+}
+
+// A radiograph often gives only ImagerPixelSpacing (at the detector), which the loader's metadata
+// ignores, so lengths would be in pixels: use it, labelled as a projection calibration (as OHIF does).
+function calibrateProjection(imageId, instance) {
+  if (instance["00280030"]?.Value) return;
+  const [row, column] = (instance["00181164"]?.Value ?? []).map(Number);
+  if (!(row > 0 && column > 0)) return;
+  utilities.calibratedPixelSpacingMetadataProvider.add(imageId, {
+    scale: 1,
+    rowPixelSpacing: row,
+    columnPixelSpacing: column,
+    type: Enums.CalibrationTypes.PROJECTION,
+  });
 }
 
 function pixelRange(imageId) {
@@ -238,6 +267,7 @@ function createViewer(root) {
     tools.setToolPassive(state.tool);
     tools.setToolActive(name, { bindings: PRIMARY });
     state.tool = name;
+    for (const element of [ui.current, ui.prior]) if (element) element.dataset.tool = name;
   }
 
   function reset() {
@@ -347,6 +377,7 @@ function createViewer(root) {
     const fallback = document.getElementById(root.dataset.fallback);
     if (fallback) fallback.hidden = true;
     root.dataset.state = "ready";
+    root.dataset.rendering = getShouldUseCPURendering() ? "cpu" : "webgl";
     say("");
     performance.mark(FIRST_IMAGE);
     root.dispatchEvent(new CustomEvent(FIRST_IMAGE, { bubbles: true }));
