@@ -87,7 +87,6 @@ function calibrateProjection(imageId, instance) {
   const [row, column] = (instance["00181164"]?.Value ?? []).map(Number);
   if (!(row > 0 && column > 0)) return;
   utilities.calibratedPixelSpacingMetadataProvider.add(imageId, {
-    scale: 1,
     rowPixelSpacing: row,
     columnPixelSpacing: column,
     type: Enums.CalibrationTypes.PROJECTION,
