@@ -201,3 +201,18 @@ def test_the_png_viewer_stays_when_the_diagnostic_viewer_cannot_start(page, radi
     page.get_by_label(re.compile(r"^X-ray: drag or use the arrow keys")).focus()
     page.keyboard.press("+")
     expect(stage).not_to_have_css("transform", as_uploaded)
+
+
+def test_a_parent_reads_the_film_and_its_priors_on_the_scan_page(page):
+    patient = PatientFactory()
+    verified(patient.owner)
+    earlier = uploaded(patient, plain_film(900), days_ago=30)
+    scan = uploaded(patient, twelve_bit_monochrome1())
+    log_in(page, patient.owner)
+    page.goto(f"/scans/{scan.pk}/")
+    viewer = page.locator("[data-dicom-viewer]")
+    expect(viewer).to_have_attribute("data-state", "ready")
+    expect(page.locator("#xray-figure")).to_be_hidden()
+    expect(viewer.locator("img.dicom-heatmap")).to_be_visible()  # shown to parents from the start
+    expect(viewer.get_by_label("Beside it")).to_have_value(str(earlier.pk))
+    expect(viewer.locator("[data-dv-prior-viewport]")).to_have_attribute("data-zoom", re.compile(r"\d"))
