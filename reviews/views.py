@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from actions.reviews import sign_review
 from actions.scans import earlier_of_the_same_person, get_scan_for, show_scan, visible_scans
+from actions.viewer import dicom_viewer
 from audit.services import Action, record
 from hospitals.models import Site
 from reviews import drift, services
@@ -74,6 +75,7 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "holder": holder,
         "held_by_me": holder is not None and holder.pk == user.pk,
         "priors": priors,
+        "dicom_viewer": dicom_viewer(user, scan),
         "form": form,
     }
 

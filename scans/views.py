@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from actions.scans import get_scan_for, previous_scan, show_scan, upload_scans
+from actions.viewer import dicom_viewer
 from audit.services import Action, record
 from patients.models import Patient
 from reviews.models import review_case_of, waiting_case_of
@@ -118,6 +119,7 @@ def detail(request, pk: int):
         "previous": previous_scan(request.user, scan),
         "review_case": waiting_case_of(scan),
         "review_request": review_request_state(scan, review_case_of(scan)),
+        "dicom_viewer": dicom_viewer(request.user, scan),
     }
     return render(request, "scans/detail.html", context)
 

@@ -61,7 +61,10 @@ def test_a_new_patient_signs_up_uploads_an_xray_and_sees_the_reading(
     expect(probability).to_have_text(re.compile(r"\d{1,3}% estimated chance of pneumonia"), timeout=60_000)
     record_timing("upload -> result shown in the browser", time.monotonic() - started)
 
-    heatmap = page.locator("img.heatmap")
+    # The upload's DICOM copy opens in the diagnostic viewer, which takes the plain figure's place once it
+    # has drawn the film; the heatmap is shown over it, as it was over the figure.
+    expect(page.locator("[data-dicom-viewer]")).to_have_attribute("data-state", "ready")
+    heatmap = page.locator("img.dicom-heatmap")
     expect(heatmap).to_be_visible()
     heatmap.evaluate("img => img.decode()")  # rejects unless the PNG arrived and decoded
     assert heatmap.evaluate("img => img.complete && img.naturalWidth > 0")

@@ -1,0 +1,30 @@
+"""The diagnostic viewer's context (scans/_dicom_viewer.html): the WADO-RS address of a scan's DICOM copy,
+and of the same person's earlier X-rays the user may see, older first, to set beside it."""
+
+from __future__ import annotations
+
+from actions.dicomweb_access import dicomweb_instance_path
+from actions.scans import earlier_of_the_same_person, visible_scans
+from scans.models import Scan
+
+PRIORS_SHOWN = 6  # the most recent ones; each is one more look-up of its DICOM copy
+
+
+def viewer_priors(user, scan: Scan) -> list[Scan]:
+    """The same profile's or site patient's earlier X-rays this user may see, the latest few, older first."""
+    latest = earlier_of_the_same_person(visible_scans(user), scan).order_by("-created_at", "-id")[:PRIORS_SHOWN]
+    return list(reversed(latest))
+
+
+def dicom_viewer(user, scan: Scan) -> dict | None:
+    """What the viewer reads, or None where the scan has no DICOM copy (the PNG viewer is then all there is).
+    Each address is read, and audited, by DICOMweb when the browser fetches it, not here."""
+    instance_url = dicomweb_instance_path(scan)
+    if instance_url is None:
+        return None
+    priors = []
+    for prior in viewer_priors(user, scan):
+        prior_url = dicomweb_instance_path(prior)
+        if prior_url is not None:
+            priors.append({"pk": prior.pk, "created_at": prior.created_at, "instance_url": prior_url})
+    return {"instance_url": instance_url, "priors": priors}
