@@ -25,14 +25,15 @@ CONFIRMATION_LINK = re.compile(r"https?://\S+/accounts/confirm-email/\S+")
 # The browser's own language, as a parent's would be; the footer's picker is used too.
 BROWSER_LOCALES = {"es": "es-ES", "fr": "fr-FR", "pt": "pt-PT", "zh-hans": "zh-CN"}
 
-# Common English words that are not words in Spanish, French or Portuguese ("has", "no", "a", "email" are).
+# Common English words that are not words in Spanish, French or Portuguese ("has", "no", "a", "email" are;
+# "chance" is French and Brazilian Portuguese, so it is not listed).
 ENGLISH_WORDS = frozenset("""
     the and your you with this that from have will was were what which when where who our their should could
     would not been being about after before upload uploaded scan scans child children reading readings review
     reviewed please sign account profile profiles result results here there they them than then into only also
     may must can't don't isn't it's its these those while because whose why how
     log out history preferences download report change delete language skip content model
-    x-ray x-rays chest doctor radiologist estimated chance pneumonia-free what's seek care now
+    x-ray x-rays chest doctor radiologist estimated pneumonia-free what's seek care now
 """.split())  # fmt: skip
 # Names of things, the same in every language, which Chinese pages may show in Latin letters.
 NAMES_OF_THINGS = frozenset("""
@@ -45,7 +46,8 @@ PROPER_NAMES = re.compile(r"Guangzhou Women and Children['’]s Medical Center")
 # Addresses, file names and the child's name as the parent typed it ("Mia" above) are not wording.
 EMAILS_AND_FILES = re.compile(r"https?://\S+|\blocalhost(?::\d+)?|\S+@\S+\.\w+|[\w.-]+\.(?:jpe?g|png|dcm|pdf|zip|json)\b", re.IGNORECASE)
 WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-LATIN_WORD = re.compile(r"^[A-Za-z]{3,}$")
+# Chinese writes no spaces, so a Latin run inside a word ("确认Email地址") counts as a word of its own.
+LATIN_RUN = re.compile(r"[A-Za-z]{3,}")
 
 
 def english_in(text: str, language: str) -> list[str]:
@@ -54,7 +56,7 @@ def english_in(text: str, language: str) -> list[str]:
     for line in PROPER_NAMES.sub(" ", EMAILS_AND_FILES.sub(" ", text)).splitlines():
         words = [word for word in WORDS.findall(line) if word not in NAMES_OF_THINGS]
         if language == "zh-hans":
-            english = [word for word in words if LATIN_WORD.match(word)]
+            english = [run for word in words for run in LATIN_RUN.findall(word) if run not in NAMES_OF_THINGS]
         else:
             english = [word for word in words if word.lower().replace("’", "'") in ENGLISH_WORDS]
         if english:
