@@ -80,7 +80,7 @@ screenshots: $(VENV)/.installed-test
 # Translation catalogues (README, "Languages"): every marked string into locale/<language>/LC_MESSAGES/django.po,
 # then the .mo files Django reads. Commit both. tests/test_i18n_coverage.py runs makemessages with these
 # arguments and fails when a catalogue lacks a string, a translation is missing or fuzzy, or a .mo is stale.
-LOCALES := es fr pt zh_Hans
+LOCALES := es fr pt_BR zh_Hans
 MESSAGES_ARGS := --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=frontend --ignore=bench --no-obsolete --add-location=file
 messages: $(VENV)/.installed-test
 	scripts/ensure-gettext

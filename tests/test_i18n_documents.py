@@ -25,7 +25,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 # December as each language writes it, whichever date format the report uses.
-DECEMBER = {"es": r"\b[Dd]ic", "fr": r"\b[Dd]éc", "pt": r"\b[Dd]ez", "zh-hans": "12月|十二月", "en-gb": r"\bDec"}
+DECEMBER = {"es": r"\b[Dd]ic", "fr": r"\b[Dd]éc", "pt-br": r"\b[Dd]ez", "zh-hans": "12月|十二月", "en-gb": r"\bDec"}
 
 
 @pytest.mark.parametrize("language, uploaded", DECEMBER.items())

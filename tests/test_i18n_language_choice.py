@@ -23,7 +23,7 @@ from tests.factories import PASSWORD, PredictionFactory, UserFactory, private_me
 SET_LANGUAGE = reverse("accounts:set_language")
 LOGIN = reverse("account_login")
 # allauth's own words for its login button, in each language (its catalogues ship with it).
-SIGN_IN = {"en-gb": "Sign In", "es": "Iniciar sesión", "fr": "Connexion", "pt": "Iniciar sessão", "zh-hans": "登录"}
+SIGN_IN = {"en-gb": "Sign In", "es": "Iniciar sesión", "fr": "Connexion", "pt-br": "Entrar", "zh-hans": "登录"}
 
 
 def language_of(response) -> str:
@@ -47,7 +47,7 @@ def test_every_page_offers_each_language_named_in_itself(client, db, language):
     assert f'<option value="{language}" lang="{language}" selected>' in page
 
 
-@pytest.mark.parametrize("accept, expected", [("es-MX,es;q=0.9", "es"), ("fr-CA", "fr"), ("pt-BR", "pt"),
+@pytest.mark.parametrize("accept, expected", [("es-MX,es;q=0.9", "es"), ("fr-CA", "fr"), ("pt-BR", "pt-br"), ("pt-PT", "pt-br"),
                                               ("zh-CN,zh-Hans;q=0.9", "zh-hans"), ("en-US", "en-gb"),
                                               ("de-DE", "en-gb"), ("", "en-gb")])  # fmt: skip
 def test_accept_language_is_the_default_when_nothing_is_chosen(client, db, accept, expected):
@@ -88,13 +88,13 @@ def test_a_signed_in_choice_is_saved_on_the_account_and_follows_to_a_new_device(
 
 
 def test_a_saved_language_beats_the_cookie_and_survives_logging_out(client, db):
-    user = UserFactory(language="pt")
+    user = UserFactory(language="pt-br")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
     client.force_login(user)
 
-    assert language_of(client.get("/about/model/")) == "pt"
+    assert language_of(client.get("/about/model/")) == "pt-br"
     client.post(reverse("account_logout"))
-    assert language_of(client.get(LOGIN)) == "pt"
+    assert language_of(client.get(LOGIN)) == "pt-br"
 
 
 def test_the_preferences_page_offers_and_saves_the_language(client, db):
@@ -187,7 +187,7 @@ def delivered(django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("language, day", [("es", "5 de diciembre de 2025"), ("fr", "5 décembre 2025"),
-                                           ("pt", "5 de Dezembro de 2025"), ("zh-hans", "2025年12月5日"),
+                                           ("pt-br", "5 de Dezembro de 2025"), ("zh-hans", "2025年12月5日"),
                                            ("", "5 Dec 2025")])  # fmt: skip
 def test_the_workers_email_is_written_in_the_recipients_language(db, delivered, language, day):
     owner = UserFactory(language=language)

@@ -180,7 +180,7 @@ LANGUAGES = [
     ("en-gb", "English"),
     ("es", "Español"),
     ("fr", "Français"),
-    ("pt", "Português"),
+    ("pt-br", "Português (Brasil)"),  # the catalogue is Brazilian; Django maps pt and pt-PT browsers to it
     ("zh-hans", "简体中文"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 PASSWORD = "correct-horse-battery-staple-42"
 CONFIRMATION_LINK = re.compile(r"https?://\S+/accounts/confirm-email/\S+")
 # The browser's own language, as a parent's would be; the footer's picker is used too.
-BROWSER_LOCALES = {"es": "es-ES", "fr": "fr-FR", "pt": "pt-PT", "zh-hans": "zh-CN"}
+BROWSER_LOCALES = {"es": "es-ES", "fr": "fr-FR", "pt-br": "pt-PT", "zh-hans": "zh-CN"}
 
 # Common English words that are not words in Spanish, French or Portuguese ("has", "no", "a", "email" are;
 # "chance" is French and Brazilian Portuguese, so it is not listed).
