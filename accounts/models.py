@@ -51,7 +51,8 @@ class User(AbstractUser):
     notify_by_email = models.BooleanField("email me when a result or review is ready", default=True)
     # Blank until chosen: pages then follow the language cookie or Accept-Language. Sign-up saves the
     # language the sign-up page was read in, so a worker's emails reach a new parent in it too.
-    language = models.CharField(max_length=16, blank=True, default="", choices=language_choices)
+    # db_default too: rows written by code that predates the column (a migration's historical model) get it.
+    language = models.CharField(max_length=16, blank=True, default="", db_default="", choices=language_choices)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='language',
-            field=models.CharField(blank=True, choices=accounts.language.language_choices, default='', max_length=16),
+            field=models.CharField(blank=True, choices=accounts.language.language_choices, db_default='', default='', max_length=16),
         ),
     ]
