@@ -2,14 +2,16 @@
 
 allauth ships its translations, and the portal uses them for sign-up, log-in and the account emails. Its
 Simplified Chinese leaves "Email" in Latin letters (确认Email地址) and greets with "来自…的 Hello!", which a
-parent reading Chinese should not meet. Our catalogues come first (LOCALE_PATHS), so a msgid listed here is
-read from them in every language: es, fr and pt_BR took allauth's own wording over when this list was made,
-zh_Hans is written anew. Nothing calls this list; makemessages finds the strings in it.
+parent reading Chinese should not meet; its Brazilian Portuguese leaves "sign in" in English on the sign-up
+page. Our catalogues come first (LOCALE_PATHS), so a msgid listed here is
+read from them in every language: where allauth's own wording was right, it was carried over when this list
+was made; the rest is written anew. Nothing calls this list; makemessages finds the strings in it.
 """
 
 from django.utils.translation import gettext_noop
 
 ALLAUTH_MSGIDS = (
+    gettext_noop("Already have an account? Then please %(link)ssign in%(end_link)s."),
     gettext_noop("You cannot remove your primary email address."),
     gettext_noop("Username or email"),
     gettext_noop("You cannot activate two-factor authentication until you have verified your email address."),

@@ -37,14 +37,14 @@ ENGLISH_WORDS = frozenset("""
 """.split())  # fmt: skip
 # Names of things, the same in every language, which Chinese pages may show in Latin letters.
 NAMES_OF_THINGS = frozenset("""
-    DICOM JPEG JPG PNG PDF AI WHO IMCI API REST FHIR JSON SR ZIP HL7 PACS COVID AUC
-    English Español Français Português
+    DICOM JPEG JPG PNG PDF AI WHO IMCI API REST FHIR JSON SR ZIP zip HL7 PACS COVID AUC
+    English Español Français Português Brasil
     Mia
 """.split())  # fmt: skip
-# Proper names a translation keeps as they are.
-PROPER_NAMES = re.compile(r"Guangzhou Women and Children['’]s Medical Center")
+# Proper names a translation keeps as they are, and the model's version (pneumonia-cnn-2.1+6e33…).
+PROPER_NAMES = re.compile(r"Guangzhou Women and Children['’]s Medical Center|pneumonia-cnn-[\w.+-]+")
 # Addresses, file names and the child's name as the parent typed it ("Mia" above) are not wording.
-EMAILS_AND_FILES = re.compile(r"https?://\S+|\blocalhost(?::\d+)?|\S+@\S+\.\w+|[\w.-]+\.(?:jpe?g|png|dcm|pdf|zip|json)\b", re.IGNORECASE)
+EMAILS_AND_FILES = re.compile(r"https?://\S+|(?<![A-Za-z])localhost(?::\d+)?|\S+@\S+\.\w+|[\w.-]+\.(?:jpe?g|png|dcm|pdf|zip|json)\b", re.IGNORECASE)
 WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # Chinese writes no spaces, so a Latin run inside a word ("确认Email地址") counts as a word of its own.
 LATIN_RUN = re.compile(r"[A-Za-z]{3,}")
@@ -100,6 +100,8 @@ def test_the_english_detector_finds_english_and_spares_names_of_things():
     assert english_in("上传胸部X光片 (DICOM、PDF) parent@example.com chest-1.jpeg", "zh-hans") == []
     assert english_in("请访问 http://localhost:8000/accounts/confirm-email/MQ:1x/ 感谢您使用 localhost:8000", "zh-hans") == []
     assert english_in("上传 Upload 简体中文 English", "zh-hans") == ["'上传 Upload 简体中文 English' (Upload)"]
+    assert english_in("您好！这里是localhost:8000。模型版本pneumonia-cnn-2.1+6e33，Português (Brasil)", "zh-hans") == []
+    assert english_in("确认Email地址", "zh-hans") == ["'确认Email地址' (Email)"]
 
 
 @pytest.mark.browser
