@@ -3,16 +3,17 @@ and of the same person's earlier X-rays the user may see, older first, to set be
 
 from __future__ import annotations
 
-from actions.dicomweb_access import dicomweb_instance_path
+from actions.dicomweb_access import dicomweb_instance_path, instance_path
 from actions.scans import earlier_of_the_same_person, visible_scans
 from scans.models import Scan
 
-PRIORS_SHOWN = 6  # the most recent ones; each is one more look-up of its DICOM copy
+PRIORS_SHOWN = 6  # the most recent ones
 
 
 def viewer_priors(user, scan: Scan) -> list[Scan]:
     """The same profile's or site patient's earlier X-rays this user may see, the latest few, older first."""
-    latest = earlier_of_the_same_person(visible_scans(user), scan).order_by("-created_at", "-id")[:PRIORS_SHOWN]
+    earlier = earlier_of_the_same_person(visible_scans(user), scan).select_related("dicom_instance")
+    latest = earlier.order_by("-created_at", "-id")[:PRIORS_SHOWN]
     return list(reversed(latest))
 
 
@@ -24,7 +25,8 @@ def dicom_viewer(user, scan: Scan) -> dict | None:
         return None
     priors = []
     for prior in viewer_priors(user, scan):
-        prior_url = dicomweb_instance_path(prior)
-        if prior_url is not None:
-            priors.append({"pk": prior.pk, "created_at": prior.created_at, "instance_url": prior_url})
+        if hasattr(prior, "dicom_instance"):  # fetched with it: no query per prior
+            priors.append(
+                {"pk": prior.pk, "created_at": prior.created_at, "instance_url": instance_path(prior.dicom_instance)}
+            )
     return {"instance_url": instance_url, "priors": priors}
