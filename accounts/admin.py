@@ -10,11 +10,11 @@ from audit.services import Action, record_many
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "role", "is_active", "is_staff", "date_joined", "last_login"]
-    list_filter = ["role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "is_staff", "language"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("first_name", "last_name", "role", "notify_by_email")}),
+        ("Profile", {"fields": ("first_name", "last_name", "role", "notify_by_email", "language")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from audit.services import Action, record, record_many
 from reviews.models import Review, ReviewCase
 from scans.clinical import percent_words
-from scans.models import Prediction, Scan
+from scans.models import DicomInstance, Prediction, Scan
 
 
 class ReadOnlyAdminMixin:
@@ -24,6 +24,19 @@ class PredictionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["model_version", "probability", "label", "indeterminate", "needs_review", "inference_ms", "created_at"]
+    readonly_fields = fields
+
+
+class DicomInstanceInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """The scan as DICOMweb serves it: the identifiers a viewer or PACS asks for, to find a study a site names."""
+
+    model = DicomInstance
+    extra = 0
+    can_delete = False
+    fields = [
+        "study_instance_uid", "series_instance_uid", "sop_instance_uid", "sop_class_uid", "patient_id", "modality",
+        "rows", "columns", "bits_allocated",
+    ]  # fmt: skip
     readonly_fields = fields
 
 
@@ -69,7 +82,7 @@ class ScanAdmin(admin.ModelAdmin):
         "id", "owner", "site", "original_filename", "status", "reading", "review", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "site", ReadingFilter, ReviewedFilter, "predictions__model_version", "created_at"]
-    search_fields = ["=id", "owner__email", "original_filename", "sha256"]
+    search_fields = ["=id", "owner__email", "original_filename", "sha256", "=dicom_instance__study_instance_uid"]
     list_select_related = ["owner", "site"]
     date_hierarchy = "created_at"
     raw_id_fields = ["owner", "patient"]
@@ -90,7 +103,7 @@ class ScanAdmin(admin.ModelAdmin):
         "result_notified_at",
     ]
     exclude = ["image"]
-    inlines = [PredictionInline]
+    inlines = [PredictionInline, DicomInstanceInline]
     actions = ["rerun_inference"]
 
     def get_queryset(self, request):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from reviews.models import ReviewCase
 from reviews.worklist import worklist
+from scans.dicom_instances import index_scan
 from tests.factories import PredictionFactory, RadiologistFactory, private_media  # noqa: F401
 
 
@@ -57,3 +58,16 @@ def test_claimed_now_means_a_live_claim_in_the_admin_and_on_the_worklist(admin_c
     assert held_by_others == (1 if claim == "live" else 0)
     assert (case.claim_holder() == holder) == (claim == "live")
     assert ReviewCase.objects.claimed_now().filter(pk=case.pk).exists() == (claim == "live")
+
+
+@pytest.mark.usefixtures("private_media")
+def test_a_scan_is_found_by_the_study_uid_dicomweb_serves_it_under(admin_client):
+    wanted, other = PredictionFactory().scan, PredictionFactory().scan
+    study_uid = index_scan(wanted).study_instance_uid
+    index_scan(other)
+
+    listed = admin_client.get(reverse("admin:scans_scan_changelist"), {"q": study_uid}).context["cl"].result_list
+    page = admin_client.get(reverse("admin:scans_scan_change", args=[wanted.pk])).content.decode()
+
+    assert list(listed) == [wanted]
+    assert study_uid in page
