@@ -8,7 +8,6 @@ from __future__ import annotations
 from email import errors
 from email.parser import BytesParser
 from email.policy import HTTP
-from http import HTTPStatus
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -16,27 +15,22 @@ from pydicom import Dataset
 from rest_framework import status
 from rest_framework.exceptions import ParseError, PermissionDenied, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import ApiTokenAuthentication
+from api.dicomweb_answers import DicomJSONRenderer, ProblemAnswers
 from api.request_body import BodyDeadline
 from hospitals.intake import Refused, original_identifiers, receive
 from hospitals.models import DicomOrigin
 
 DICOM_PART = "application/dicom"
-PROBLEM_JSON = "application/problem+json"  # RFC 9457: what a refused request is answered with
 # Why a multipart body is not whole, as the email parser finds it; anything it finds is refused.
 BROKEN_BODY = (
     (errors.NoBoundaryInMultipartDefect, "The Content-Type names no boundary; the parts cannot be told apart."),
     (errors.StartBoundaryNotFoundDefect, "The body holds no parts: its opening boundary was not found."),
     (errors.CloseBoundaryNotFoundDefect, "The body ends before its closing boundary: it was cut short."),
 )
-
-
-class DicomJSONRenderer(JSONRenderer):
-    media_type = "application/dicom+json"
 
 
 class MultipartRelatedParser(BaseParser):
@@ -79,7 +73,7 @@ class RequestTooLarge(ParseError):
 
 
 @extend_schema(exclude=True)  # DICOMweb is its own standard (PS3.18), not part of this API's schema
-class StoreInstances(APIView):
+class StoreInstances(ProblemAnswers, APIView):
     authentication_classes = [ApiTokenAuthentication]
     parser_classes = [MultipartRelatedParser]
     renderer_classes = [DicomJSONRenderer]
@@ -106,19 +100,6 @@ class StoreInstances(APIView):
         if failed:
             body.FailedSOPSequence = failed
         return Response(body.to_json_dict(), status=_status(stored, failed))
-
-    def handle_exception(self, exc):
-        """A refused request is answered as a problem (RFC 9457), not as DICOM JSON of what was stored."""
-        response = super().handle_exception(exc)
-        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = {
-            "type": "about:blank",
-            "title": HTTPStatus(response.status_code).phrase,
-            "status": response.status_code,
-            "detail": str(detail),
-        }
-        response.content_type = PROBLEM_JSON
-        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         deadline = getattr(self, "body_deadline", None)

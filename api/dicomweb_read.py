@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from http import HTTPStatus
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -16,18 +15,16 @@ from pydicom import Dataset
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable, NotFound, ParseError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from actions import dicomweb_access
 from actions.dicomweb_access import MAX_RESULTS, StudyQuery
 from api.authentication import ApiTokenAuthentication
+from api.dicomweb_answers import DICOM_JSON, DicomJSONRenderer, ProblemAnswers
 from scans import dicom_serving
 from scans.dicom_serving import NoSuchFrame, Window
 
-DICOM_JSON = "application/dicom+json"
-PROBLEM_JSON = "application/problem+json"
 EXPLICIT_VR_LITTLE_ENDIAN = dicom_serving.EXPLICIT_VR_LITTLE_ENDIAN
 UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 DATE = re.compile(r"^\d{8}$")
@@ -37,10 +34,6 @@ KEYS = {
 }  # fmt: skip
 MAX_FRAMES_PER_REQUEST = 64
 URL_UIDS = {"study_uid": "StudyInstanceUID", "series_uid": "SeriesInstanceUID", "sop_uid": "SOPInstanceUID"}
-
-
-class DicomJSONRenderer(JSONRenderer):
-    media_type = DICOM_JSON
 
 
 class AnyAccept(BaseContentNegotiation):
@@ -55,7 +48,7 @@ class AnyAccept(BaseContentNegotiation):
 
 
 @extend_schema(exclude=True)  # DICOMweb is its own standard (PS3.18), not part of this API's schema
-class DicomwebRead(APIView):
+class DicomwebRead(ProblemAnswers, APIView):
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]  # GET only: no CSRF to forge
     renderer_classes = [DicomJSONRenderer]
     content_negotiation_class = AnyAccept
@@ -65,19 +58,6 @@ class DicomwebRead(APIView):
         for name, keyword in URL_UIDS.items():
             if kwargs.get(name) is not None:
                 checked_uid(kwargs[name], keyword)
-
-    def handle_exception(self, exc):
-        """A refused request is answered as a problem (RFC 9457), as STOW-RS answers one."""
-        response = super().handle_exception(exc)
-        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = {
-            "type": "about:blank",
-            "title": HTTPStatus(response.status_code).phrase,
-            "status": response.status_code,
-            "detail": str(detail),
-        }
-        response.content_type = PROBLEM_JSON
-        return response
 
 
 def checked_uid(value: str, name: str) -> str:
