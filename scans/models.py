@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -210,6 +210,29 @@ class Scan(models.Model):
         sentence (it has no reader); the model's and the worker's sentences are in the catalogues, so the
         ones without figures in them translate. One with figures (a size, a modality) stays English."""
         return gettext(self.status_reason) if self.status_reason else ""
+
+    def text_alternative(self, prediction: Prediction | None, review=None) -> str:
+        """The X-ray's text alternative on the scan page (WCAG 1.1.1), for the PNG image and the
+        diagnostic viewer alike: what it is and the reading shown beside it (prediction is what
+        reading_for gave this reader, so a held reading stays out of it)."""
+        words = {"uploaded": formats.date_format(timezone.localtime(self.created_at), "DATE_FORMAT")}
+        if review is not None:
+            words["finding"] = review.get_finding_display().lower()
+        if prediction is not None and self.status == self.Status.DONE:
+            words |= {"band": prediction.band_words.lower(), "percent": prediction.display_percent}
+            if review is not None:
+                return gettext(
+                    # Translators: text alternative of the X-ray for screen readers; band is the reading
+                    # in lower case (e.g. "uncertain"), finding the radiologist's (e.g. "no pneumonia").
+                    "Chest X-ray uploaded %(uploaded)s, computer reading: %(band)s, %(percent)s chance of "
+                    "pneumonia, radiologist's finding: %(finding)s"
+                ) % words
+            return gettext(
+                "Chest X-ray uploaded %(uploaded)s, computer reading: %(band)s, %(percent)s chance of pneumonia"
+            ) % words
+        if review is not None:
+            return gettext("Chest X-ray uploaded %(uploaded)s, radiologist's finding: %(finding)s") % words
+        return gettext("Chest X-ray uploaded %(uploaded)s") % words
 
     @property
     def sent_by(self) -> str:

@@ -110,11 +110,13 @@ def detail(request, pk: int):
     scan = show_scan(request, pk, shown_on="scan page")
     prediction = scan.reading_for(request.user)
     band = model_card.band_of(prediction)
+    review = scan.latest_review
     context = {
         "scan": scan,
         "prediction": prediction,
         "review_band": band,
-        "review": scan.latest_review,
+        "review": review,
+        "xray_text_alternative": scan.text_alternative(prediction, review),
         "ai_held": scan.status == Scan.Status.DONE and scan.ai_held_from(request.user),
         "previous": previous_scan(request.user, scan),
         "review_case": waiting_case_of(scan),

@@ -8,6 +8,7 @@ from django.template.defaultfilters import date
 from django.urls import reverse
 
 from reviews.models import Review
+from scans.dicom_instances import index_scan
 from tests.factories import PredictionFactory, RadiologistFactory, ReviewFactory, private_media  # noqa: F401
 
 
@@ -15,11 +16,14 @@ class ImageAlts(HTMLParser):
     def __init__(self):
         super().__init__()
         self.alts: dict[str, str] = {}  # the image's address -> its text alternative
+        self.viewport_labels: list[str] = []  # the diagnostic viewer's image areas, by their names
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag == "img":
             self.alts[attributes["src"]] = attributes.get("alt")
+        if "data-dv-viewport" in attributes:
+            self.viewport_labels.append(attributes["aria-label"])
 
 
 def image_alts(client, user, url: str) -> dict[str, str]:
@@ -86,3 +90,17 @@ def test_the_radiologists_viewer_states_the_reading(client, db):
         "computer reading: pneumonia suspected, 91% chance of pneumonia"
     )
     assert heatmap.endswith("computer reading: pneumonia suspected, 91% chance of pneumonia")
+
+
+def test_the_diagnostic_viewer_names_its_image_as_the_png_it_replaces(client, private_media, db):
+    """The viewer hides the PNG once it has drawn the original, so a screen reader then meets the
+    viewer's image area: it must say the same (the reading included), not only "the original X-ray"."""
+    scan = PredictionFactory(probability=0.82).scan
+    index_scan(scan)
+    client.force_login(scan.owner)
+    parser = ImageAlts()
+
+    parser.feed(client.get(reverse("scans:detail", args=[scan.pk])).content.decode())
+
+    assert parser.viewport_labels == [parser.alts[reverse("scans:image", args=[scan.pk])]]
+    assert parser.viewport_labels[0].endswith("computer reading: pneumonia suspected, 82% chance of pneumonia")
