@@ -7,6 +7,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import date
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -76,8 +78,18 @@ def _case_context(user, scan: Scan, form: ReviewForm) -> dict:
         "held_by_me": holder is not None and holder.pk == user.pk,
         "priors": priors,
         "dicom_viewer": dicom_viewer(user, scan),
+        "xray_text_alternative": _xray_text_alternative(scan, prediction),
         "form": form,
     }
+
+
+def _xray_text_alternative(scan: Scan, prediction) -> str:
+    """The X-ray's name for a screen reader on the case page, for the PNG viewer and the diagnostic
+    viewer that replaces it alike (staff pages are in English)."""
+    text = f"Chest X-ray of case {scan.pk}, uploaded {date(timezone.localtime(scan.created_at), 'j M Y')}"
+    if prediction:
+        text += f", computer reading: {prediction.band_words.lower()}, {prediction.display_percent} chance of pneumonia"
+    return text
 
 
 @radiologist_required

@@ -4,6 +4,7 @@
 import re
 from html.parser import HTMLParser
 
+import pytest
 from django.template.defaultfilters import date
 from django.urls import reverse
 
@@ -92,15 +93,17 @@ def test_the_radiologists_viewer_states_the_reading(client, db):
     assert heatmap.endswith("computer reading: pneumonia suspected, 91% chance of pneumonia")
 
 
-def test_the_diagnostic_viewer_names_its_image_as_the_png_it_replaces(client, private_media, db):
+@pytest.mark.parametrize("page", ["scans:detail", "reviews:case"])
+@pytest.mark.usefixtures("private_media")
+def test_the_diagnostic_viewer_names_its_image_as_the_png_it_replaces(client, db, page):
     """The viewer hides the PNG once it has drawn the original, so a screen reader then meets the
     viewer's image area: it must say the same (the reading included), not only "the original X-ray"."""
     scan = PredictionFactory(probability=0.82).scan
     index_scan(scan)
-    client.force_login(scan.owner)
+    client.force_login(scan.owner if page == "scans:detail" else RadiologistFactory())
     parser = ImageAlts()
 
-    parser.feed(client.get(reverse("scans:detail", args=[scan.pk])).content.decode())
+    parser.feed(client.get(reverse(page, args=[scan.pk])).content.decode())
 
     assert parser.viewport_labels == [parser.alts[reverse("scans:image", args=[scan.pk])]]
     assert parser.viewport_labels[0].endswith("computer reading: pneumonia suspected, 82% chance of pneumonia")
