@@ -91,13 +91,12 @@ def _members(instances, level: str, uids: list[str]) -> dict[str, list[tuple[str
     return members
 
 
-def search_series(request, study_uid: str, query: StudyQuery) -> list[dict]:
-    """The series of one study the user may see (404 for a study they may not), paged."""
-    instances = _study(request, study_uid)
+def search_series(request, study_uid: str | None, query: StudyQuery) -> list[dict]:
+    """The series the user may see, of one study (404 for a study they may not) or, searched from the top
+    (/dicomweb/series), of every study matching the query's study keys; paged."""
+    instances = _scope(request, study_uid, None, query)
     rows = list(
-        _matching(request.user, query)
-        .filter(pk__in=instances.values("pk"))
-        .values("series_instance_uid")
+        instances.values("series_instance_uid")
         .annotate(
             study_instance_uid=Min("study_instance_uid"),
             modality=Min("modality"),
@@ -105,23 +104,31 @@ def search_series(request, study_uid: str, query: StudyQuery) -> list[dict]:
             instances=Count("pk"),
             received_at=Min("scan__created_at"),
         )
-        .order_by("series_number", "received_at", "series_instance_uid")[query.offset : query.offset + query.limit]
+        .order_by(*(("series_number", "received_at") if study_uid else ("-received_at",)), "series_instance_uid")[
+            query.offset : query.offset + query.limit
+        ]
     )
     members = _members(instances, "series_instance_uid", [row["series_instance_uid"] for row in rows])
     _record_search(request, [scan for row in rows for _, scan in members[row["series_instance_uid"]]], "series")
     return rows
 
 
-def search_instances(request, study_uid: str, series_uid: str | None, query: StudyQuery) -> list[DicomInstance]:
-    """The instances of one study (and series) the user may see (404 if none), paged."""
-    instances = _study(request, study_uid, series_uid)
-    found = list(
-        instances.select_related("scan").order_by("instance_number", "scan__created_at", "pk")[
-            query.offset : query.offset + query.limit
-        ]
-    )
+def search_instances(
+    request, study_uid: str | None, series_uid: str | None, query: StudyQuery
+) -> list[DicomInstance]:
+    """The instances the user may see, of one study (and series; 404 if none) or, searched from the top
+    (/dicomweb/instances), of every study matching the query's study keys, newest first; paged."""
+    instances = _scope(request, study_uid, series_uid, query)
+    order = ("instance_number", "scan__created_at") if study_uid else ("-scan__created_at",)
+    found = list(instances.select_related("scan").order_by(*order, "pk")[query.offset : query.offset + query.limit])
     _record_search(request, [instance.scan_id for instance in found], "instances")
     return found
+
+
+def _scope(request, study_uid: str | None, series_uid: str | None, query: StudyQuery):
+    """What a series or instance search looks through: one study (refused if the user may not see it), or
+    every study the user may see that matches the study keys, for a search from the top."""
+    return _study(request, study_uid, series_uid) if study_uid else _matching(request.user, query)
 
 
 def _study(request, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None):

@@ -78,17 +78,21 @@ class SearchStudies(DicomwebRead):
 
 
 class SearchSeries(DicomwebRead):
-    def get(self, request, study_uid):
+    """…/studies/{study}/series, or /series: every series of the studies the study keys match."""
+
+    def get(self, request, study_uid=None):
         json_accepted(request)
-        query = study_query(request.query_params, with_study_keys=False)
+        query = study_query(request.query_params, with_study_keys=study_uid is None)
         rows = dicomweb_access.search_series(request, study_uid, query)
         return Response([series_json(request, row) for row in rows])
 
 
 class SearchInstances(DicomwebRead):
-    def get(self, request, study_uid, series_uid=None):
+    """…/series/{series}/instances, …/studies/{study}/instances, or /instances across the matching studies."""
+
+    def get(self, request, study_uid=None, series_uid=None):
         json_accepted(request)
-        query = study_query(request.query_params, with_study_keys=False)
+        query = study_query(request.query_params, with_study_keys=study_uid is None)
         instances = dicomweb_access.search_instances(request, study_uid, series_uid, query)
         return Response([instance_json(request, instance) for instance in instances])
 

@@ -49,9 +49,12 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     # DICOMweb's paths have no trailing slash (PS3.18); a PACS may add one.
     re_path(r"^dicomweb/studies/?$", by_method(wado.SearchStudies, StoreInstances), name="stow"),
+    re_path(r"^dicomweb/series/?$", wado.SearchSeries.as_view()),
+    re_path(r"^dicomweb/instances/?$", wado.SearchInstances.as_view()),
     re_path(rf"^dicomweb/studies/{STUDY}/?$", by_method(wado.RetrieveInstances, StoreInstances), name="stow-study"),
     re_path(rf"^dicomweb/studies/{STUDY}/metadata/?$", wado.RetrieveMetadata.as_view()),
     re_path(rf"^dicomweb/studies/{STUDY}/series/?$", wado.SearchSeries.as_view()),
+    re_path(rf"^dicomweb/studies/{STUDY}/instances/?$", wado.SearchInstances.as_view()),
     re_path(rf"^dicomweb/studies/{SERIES}/?$", wado.RetrieveInstances.as_view()),
     re_path(rf"^dicomweb/studies/{SERIES}/metadata/?$", wado.RetrieveMetadata.as_view()),
     re_path(rf"^dicomweb/studies/{SERIES}/instances/?$", wado.SearchInstances.as_view()),

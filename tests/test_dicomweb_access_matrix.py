@@ -14,7 +14,7 @@ from tests.test_access_matrix import ROLES, build_world
 
 SITE_ROLES = ("site_reader", "other_site_reader")
 # Routes under /dicomweb/studies/<study>; "search" is QIDO's /dicomweb/studies?StudyInstanceUID=<study>.
-ROUTES = ("retrieve", "metadata", "series", "instances", "instance", "instance-metadata", "frames", "rendered")
+ROUTES = ("retrieve", "metadata", "series", "study-instances", "instances", "instance", "instance-metadata", "frames", "rendered")
 # The scan, then the status for each role in ROLES' order and SITE_ROLES' (the API matrix's for the scan).
 MATRIX = """
 flagged    401 200 404 200 200 404 200 200 200
@@ -47,6 +47,7 @@ def address(scan, route: str) -> str:
         "retrieve": study,
         "metadata": f"{study}/metadata",
         "series": f"{study}/series",
+        "study-instances": f"{study}/instances",
         "instances": f"{series}/instances",
         "instance": sop,
         "instance-metadata": f"{sop}/metadata",
@@ -87,8 +88,26 @@ def test_qido_lists_exactly_the_studies_the_role_may_open(client, world, role):
     assert {study["0020000D"]["Value"][0] for study in listed} == expected
 
 
-def test_an_anonymous_search_answers_401_and_lists_nothing(client, world):
-    response = client.get("/dicomweb/studies")
+@pytest.mark.parametrize("level", ["series", "instances"])
+@pytest.mark.parametrize("role", ROLES[1:] + SITE_ROLES)
+def test_a_search_from_the_top_lists_the_series_and_instances_of_exactly_those_studies(client, world, role, level):
+    """/dicomweb/series and /dicomweb/instances search every study the role may see, and no other."""
+    client.force_login(world["users"][role])
+    opened = {
+        world["scans"][name].dicom_instance.study_instance_uid
+        for name, line in zip(("flagged", "reviewed", "site"), MATRIX.strip().splitlines(), strict=True)
+        if line.split()[1 + (ROLES + SITE_ROLES).index(role)] == "200"
+    }
+
+    listed = client.get(f"/dicomweb/{level}").json()
+
+    assert {found["0020000D"]["Value"][0] for found in listed} == opened
+    assert len(listed) == len(opened)  # one series (and one instance) per study here
+
+
+@pytest.mark.parametrize("level", ["studies", "series", "instances"])
+def test_an_anonymous_search_answers_401_and_lists_nothing(client, world, level):
+    response = client.get(f"/dicomweb/{level}")
 
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"

@@ -110,6 +110,23 @@ def test_a_parents_two_profiles_have_two_patient_ids_and_one_profile_one(live_se
     assert len(client.search_for_studies()) == 3
 
 
+def test_a_client_searches_series_and_instances_across_studies_or_within_one(live_server, parent, xray_bytes):
+    first_child, second_child = PatientFactory.create_batch(2, owner=parent)
+    first = upload(parent, xray_bytes, "a.jpeg", first_child)
+    upload(parent, xray_bytes, "b.jpeg", second_child)
+    client = client_for(live_server, token=token_of(parent))
+    first_id = DicomInstance.objects.get(scan=first).patient_id
+    study, series, sop = uids(first)
+
+    all_series = client.search_for_series()
+    first_childs_instances = client.search_for_instances(search_filters={"PatientID": first_id})
+    in_the_study = client.search_for_instances(study_instance_uid=study)
+
+    assert len(all_series) == 2 and len(client.search_for_instances()) == 2
+    assert values(first_childs_instances, SOP_UID) == [sop] == values(in_the_study, SOP_UID)
+    assert values(client.search_for_series(study_instance_uid=study), SERIES_UID) == [series]
+
+
 def test_a_parent_reads_over_their_browser_session(live_server, parent, xray_bytes, client):
     scan = upload(parent, xray_bytes, "chest.jpeg")
     client.force_login(parent)
