@@ -16,6 +16,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAcceptable, NotFound, ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from actions import dicomweb_access
@@ -52,6 +53,8 @@ class DicomwebRead(ProblemAnswers, APIView):
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]  # GET only: no CSRF to forge
     renderer_classes = [DicomJSONRenderer]
     content_negotiation_class = AnyAccept
+    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
+    throttle_scope = "dicomweb"
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -3,6 +3,7 @@
 
 import pytest
 from django.core.management import call_command
+from rest_framework.throttling import SimpleRateThrottle
 
 from scans.dicom_instances import index_scan
 from scans.models import DicomInstance
@@ -119,3 +120,16 @@ def test_the_command_makes_each_missing_copy_once(db):
 
     assert DicomInstance.objects.filter(scan__in=scans).count() == 2
     assert all(instance.capture for instance in DicomInstance.objects.all())
+
+
+def test_a_flood_of_reads_is_throttled_with_a_problem_and_leaves_the_api_rate_alone(scan, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "dicomweb", "2/minute")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "2/minute")
+    viewer = token_client(scan.owner)
+
+    statuses = [viewer.get(f"{sop_address(scan)}/metadata").status_code for _ in range(3)]
+    refused = viewer.get("/dicomweb/studies")
+
+    assert statuses == [200, 200, 429]
+    assert refused["Content-Type"] == "application/problem+json" and "Retry-After" in refused
+    assert viewer.get("/api/v1/scans/").status_code == 200  # counted apart: the API's two are still there

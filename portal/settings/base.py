@@ -402,6 +402,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_ANON_RATE", default="30/minute"),
         "user": env.str("API_USER_RATE", default="120/minute"),
+        # DICOMweb reads (QIDO-RS, WADO-RS) counted apart: a viewer opening studies asks for many small
+        # pieces (metadata, frames, priors), and must neither use up nor be stopped by the API's rate.
+        "dicomweb": env.str("DICOMWEB_USER_RATE", default="600/minute"),
         # Password guesses through the token endpoint, per address.
         "token": env.str("API_TOKEN_RATE", default="10/minute"),
     },
