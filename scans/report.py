@@ -6,6 +6,7 @@ Made on request and never stored, so deleting a scan leaves no report behind.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -20,7 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus import Image as PdfImage
 
@@ -32,12 +33,14 @@ THUMBNAIL_PIXELS = 800
 THUMBNAIL_WIDTH = 80 * mm
 TITLE = _("Chest X-ray screening report")
 STYLES = getSampleStyleSheet()
-# Reportlab's standard fonts cover the Latin alphabets (Spanish, French, Portuguese) but not Chinese:
-# for it, the Adobe CID font every PDF reader carries, so no font file ships or is embedded.
-CHINESE_FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(CHINESE_FONT))
-CHINESE_STYLES = {
-    name: ParagraphStyle(f"{name}-zh", parent=STYLES[name], fontName=CHINESE_FONT, wordWrap="CJK")
+# Reportlab's standard fonts need no embedding, but they cover only Windows-1252: the Latin alphabets
+# of Spanish, French and Portuguese, not Chinese, nor a Polish file name or a Vietnamese note. Those
+# are set in a Unicode font shipped with the portal and embedded (subset) in the PDF: a PDF that only
+# names Adobe's CID font draws nothing in a reader without Adobe's Chinese language pack (poppler's).
+UNICODE_FONT = "WenQuanYiMicroHei"
+pdfmetrics.registerFont(TTFont(UNICODE_FONT, Path(__file__).parent / "fonts" / "wqy-microhei.ttc", subfontIndex=0))
+UNICODE_STYLES = {
+    name: ParagraphStyle(f"{name}-unicode", parent=STYLES[name], fontName=UNICODE_FONT, wordWrap="CJK")
     for name in ("Title", "Heading2", "BodyText", "Italic")
 }
 
@@ -166,12 +169,22 @@ def _pdf_image(picture: Image.Image) -> PdfImage:
 
 
 def _paragraph(text: str, style: str = "BodyText") -> Paragraph:
-    return Paragraph(escape(text), _style(style))
+    return Paragraph(escape(text), _style(style, text))
 
 
-def _style(name: str) -> ParagraphStyle:
-    """The style in a font that has the active language's characters."""
-    return CHINESE_STYLES[name] if (get_language() or "").lower().startswith("zh") else STYLES[name]
+def _style(name: str, text: str = "") -> ParagraphStyle:
+    """The style in a font that has the active language's characters and the text's own (a file name
+    or a radiologist's note may be in any script)."""
+    chinese = (get_language() or "").lower().startswith("zh")
+    return UNICODE_STYLES[name] if chinese or not _standard_font_draws(text) else STYLES[name]
+
+
+def _standard_font_draws(text: str) -> bool:
+    try:
+        text.encode("cp1252")  # the standard fonts' WinAnsi encoding
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _when(moment) -> str:

@@ -39,13 +39,49 @@ def test_the_report_is_drawn_in_the_active_language_with_every_character_printab
     assert MISSING_GLYPH not in text
 
 
-def test_a_chinese_report_prints_chinese_characters_not_boxes():
+STANDARD_FONTS = {"Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique", "Times-Roman"}
+
+
+def fonts_not_embedded(pdf: bytes) -> set[str]:
+    """The fonts the pages use that a reader must already have: neither embedded nor one of the standard
+    fonts every PDF reader carries."""
+    missing = set()
+    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptors = [font.get("/FontDescriptor")] + [
+                descendant.get_object().get("/FontDescriptor") for descendant in font.get("/DescendantFonts", [])
+            ]
+            embedded = any(
+                descriptor is not None and set(descriptor.get_object()) & {"/FontFile", "/FontFile2", "/FontFile3"}
+                for descriptor in descriptors
+            )
+            if not embedded and font["/BaseFont"].lstrip("/") not in STANDARD_FONTS:
+                missing.add(font["/BaseFont"])
+    return missing
+
+
+def test_a_chinese_report_prints_chinese_characters_in_a_font_it_carries():
     scan = PredictionFactory(scan__created_at=UPLOADED, scan__original_filename="胸片.png").scan
 
     with translation.override("zh-hans"):
-        text = pdf_text(render_report(scan, scan.owner))
+        pdf = render_report(scan, scan.owner)
 
+    text = pdf_text(pdf)
     assert "胸片.png" in text and re.search(DECEMBER["zh-hans"], text)
+    assert fonts_not_embedded(pdf) == set()  # a reader without Adobe's Chinese pack draws it too
+
+
+@pytest.mark.parametrize("language", ["en-gb", "es"])
+def test_a_file_name_outside_the_latin_alphabets_of_the_standard_fonts_is_printed_not_boxed(language):
+    scan = PredictionFactory(scan__original_filename="Łódź_Nguyễn_胸片.png").scan
+
+    with translation.override(language):
+        pdf = render_report(scan, scan.owner)
+
+    text = pdf_text(pdf)
+    assert "Łódź_Nguyễn_胸片.png" in text and MISSING_GLYPH not in text
+    assert fonts_not_embedded(pdf) == set()
 
 
 @pytest.mark.parametrize("language", ["es", "zh-hans"])

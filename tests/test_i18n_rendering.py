@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from scans.report import CHINESE_FONT, render_report
+from scans.report import UNICODE_FONT, render_report
 from tests.factories import PatientFactory, PredictionFactory, ReviewFactory, ScanFactory, private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -43,10 +43,10 @@ def test_the_trend_chart_keeps_plain_numbers_but_french_dates(client, i18n_on):
     assert french_date in chart and french_date != english_date
 
 
-def test_the_report_in_chinese_is_set_in_the_cid_font(i18n_on):
+def test_the_report_in_chinese_is_set_in_the_unicode_font_it_embeds(i18n_on):
     review = ReviewFactory(patient_note="双肺未见明显异常。")
 
     with translation.override("zh-hans"):
         pdf = render_report(review.scan, review.scan.owner)
 
-    assert b"/" + CHINESE_FONT.encode() in pdf
+    assert b"+" + UNICODE_FONT.encode() in pdf  # a subset's name: ABCDEF+WenQuanYiMicroHei
