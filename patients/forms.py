@@ -19,6 +19,8 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["date_of_birth"].required = True
+        if self.instance.pk and self.instance.is_unnamed:
+            self.initial["name"] = ""  # the placeholder name is ours: the parent types the real one
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 # The profile made for an account that uploads before naming anyone (and for X-rays from before profiles).
-DEFAULT_NAME = "My X-rays"
+# Stored in English; pages show it in the reader's language, and never as "My X-rays's X-ray".
+DEFAULT_NAME = gettext_noop("My X-rays")
 
 
 def age_in_months(born: date, on: date) -> int:
@@ -44,10 +46,19 @@ class Patient(models.Model):
         indexes = [models.Index(fields=["owner", "created_at"])]
 
     def __str__(self):
-        return self.name
+        return self.display_name
 
     def get_absolute_url(self):
         return f"{reverse('scans:history')}?patient={self.pk}"
+
+    @property
+    def is_unnamed(self) -> bool:
+        """The profile made before its owner named anyone: its name is ours, not the parent's."""
+        return self.name == DEFAULT_NAME
+
+    @property
+    def display_name(self) -> str:
+        return gettext(DEFAULT_NAME) if self.is_unnamed else self.name
 
     def age_in_months_on(self, day: date) -> int | None:
         if self.date_of_birth is None or day < self.date_of_birth:

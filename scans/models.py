@@ -202,7 +202,7 @@ class Scan(models.Model):
         if self.site_id:
             # Translators: whose X-ray, for a study a hospital sent; site is the hospital's name.
             return gettext("A %(site)s patient") % {"site": self.site.name}
-        return self.patient.name
+        return self.patient.display_name
 
     @property
     def shown_status_reason(self) -> str:

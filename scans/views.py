@@ -68,7 +68,7 @@ def upload(request):
             "Each reading appears below as soon as it is ready, usually within a minute.",
             uploaded,
         )
-        % {"count": uploaded, "name": context.patient.name},
+        % {"count": uploaded, "name": context.patient.display_name},
     )
     return redirect(context.patient)
 
