@@ -81,16 +81,21 @@ def accessibility(watched_page):
     return watched_page[1]
 
 
+def save_screenshot(page, name: str, tmp_path: Path) -> Path:
+    """The page as it is now, as name.png in $SCREENSHOTS_DIR (or the test's temporary folder)."""
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=True, animations="disabled")
+    return path
+
+
 @pytest.fixture
 def screenshot(page, accessibility, tmp_path):
     """screenshot("name") saves the current page as name.png, once axe has audited it."""
-    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:
         accessibility.audit()
-        path = folder / f"{name}.png"
-        page.screenshot(path=path, full_page=True, animations="disabled")
-        return path
+        return save_screenshot(page, name, tmp_path)
 
     return take

@@ -20,6 +20,8 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.conftest import save_screenshot
+
 PASSWORD = "correct-horse-battery-staple-42"
 CONFIRMATION_LINK = re.compile(r"https?://\S+/accounts/confirm-email/\S+")
 # The browser's own language, as a parent's would be; the footer's picker is used too.
@@ -107,7 +109,9 @@ def test_the_english_detector_finds_english_and_spares_names_of_things():
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("language", list(BROWSER_LOCALES))
-def test_a_parents_journey_shows_no_english(chromium, live_server, celery_worker_process, xray_path, language):
+def test_a_parents_journey_shows_no_english(
+    chromium, live_server, celery_worker_process, xray_path, tmp_path, language
+):
     context = chromium.new_context(base_url=live_server.url, locale=BROWSER_LOCALES[language])
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -156,6 +160,8 @@ def test_a_parents_journey_shows_no_english(chromium, live_server, celery_worker
         expect(page.locator(".urgent-care-panel")).to_be_visible()
         expect(page.locator(".result .probability")).to_be_visible(timeout=60_000)
         english.check("the reading, with the urgent-care panel")
+        expect(page.locator("[data-dicom-viewer]")).to_have_attribute("data-state", "ready")  # the original, drawn
+        save_screenshot(page, f"language-{language}-reading", tmp_path)
 
         report = page.request.get(page.locator("a[href$='/report/']").first.get_attribute("href"))
         assert report.ok and report.headers["content-type"] == "application/pdf"
